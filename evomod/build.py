@@ -1,0 +1,122 @@
+"""Turn a validated Config into the parts the loop is handed.
+
+Every source of randomness is a child of one ``SeedSequence(config.seed)``:
+evolution, the RMVG goal sequence, randomised positions and stdlib ``random``
+(which DEAP uses) each get their own stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evomod.costs import ConnectionCost, node_positions
+from evomod.errors import ConfigError
+from evomod.models.base import NetworkModel
+from evomod.schedules import Schedule
+from evomod.tasks import Task, get_task
+
+STREAMS = ("evolution", "schedule", "positions", "stdlib")
+
+
+def seed_streams(seed: int) -> dict[str, np.random.SeedSequence]:
+    return dict(zip(STREAMS, np.random.SeedSequence(seed).spawn(len(STREAMS))))
+
+
+@dataclass
+class Parts:
+    task: Task
+    model: NetworkModel
+    schedule: Schedule
+    cost: ConnectionCost
+    objectives: tuple[str, ...]
+
+
+def build_model(spec, task: Task) -> NetworkModel:
+    if spec.kind == "layered":
+        return _layered(spec, task)
+    builder = _EXTRA_MODELS.get(spec.kind)
+    if builder is None:
+        raise ConfigError("model.kind", f"unknown model {spec.kind!r}", ["layered", *_EXTRA_MODELS])
+    return builder(spec, task)
+
+
+_EXTRA_MODELS: dict = {}
+
+
+def _layered(spec, task):
+    from evomod.models.layered import LayeredModel
+    layers = tuple(spec.layers)
+    if len(layers) < 2 or any(w < 1 for w in layers):
+        raise ConfigError("model.layers", f"{list(layers)} needs at least two layers of positive width")
+    if layers[0] != task.n_inputs or layers[-1] != task.n_outputs:
+        raise ConfigError("model.layers",
+                          f"{list(layers)} does not fit task {task.name!r}: it has "
+                          f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
+                          f"[{task.n_inputs}, ..., {task.n_outputs}]")
+    if 0 in spec.weights:
+        raise ConfigError("model.weights", "0 is not allowed (a zero weight marks an absent connection)",
+                          "non-zero integers in -127..127")
+    if not spec.weights or len(set(spec.weights)) != len(spec.weights) or \
+            any(abs(w) > 127 for w in spec.weights):
+        raise ConfigError("model.weights", f"{list(spec.weights)} must be distinct non-zero integers",
+                          "non-zero integers in -127..127")
+    if spec.bias_min > spec.bias_max or abs(spec.bias_min) > 127 or abs(spec.bias_max) > 127:
+        raise ConfigError("model.bias_min", f"bias range {spec.bias_min}..{spec.bias_max} is empty or too wide",
+                          "bias_min <= bias_max, both in -127..127")
+    return LayeredModel(layers=layers, weights=spec.weights, bias_min=spec.bias_min,
+                        bias_max=spec.bias_max, lam=spec.lam,
+                        add_connection_rate=spec.add_connection_rate,
+                        remove_connection_rate=spec.remove_connection_rate,
+                        bias_rate=spec.bias_rate, weight_rate_scale=spec.weight_rate_scale,
+                        init_connections_max=spec.init_connections_max)
+
+
+def build_schedule(config, task: Task) -> Schedule:
+    spec = config.schedule
+    goals = tuple(spec.goals)
+    if spec.family is not None:
+        if spec.kind != "rmvg":
+            raise ConfigError("schedule.family", "only an rmvg schedule draws from a family", ["rmvg"])
+        goals = task.family(spec.family)
+    for goal in goals:
+        task.target(goal)
+    seed = seed_streams(config.seed)["schedule"]
+    return Schedule(spec.kind, goals, spec.period, seed=seed)
+
+
+def objectives_of(config) -> tuple[str, ...]:
+    treatment = config.selection.treatment
+    if treatment == "PA":
+        return ("performance",)
+    if treatment == "P&CC":
+        if config.cost.kind == "none":
+            raise ConfigError("cost.kind", "treatment P&CC needs a connection cost",
+                              ["count", "squared_length", "distance_weighted"])
+        if config.selection.kind == "elitist" and config.cost.weight == 0.0:
+            raise ConfigError("cost.weight", "the elitist GA applies the cost as a penalty; "
+                              "P&CC needs a positive weight", "> 0")
+        return ("performance", "cost")
+    return ("performance", "random")
+
+
+def build_parts(config) -> Parts:
+    task = get_task(config.task.name)
+    model = build_model(config.model, task)
+    schedule = build_schedule(config, task)
+    rng = np.random.default_rng(seed_streams(config.seed)["positions"])
+    positions = node_positions(model, config.cost.positions, config.cost.custom_positions, rng)
+    cost = ConnectionCost(config.cost.kind, positions, model.fixed_nodes(), config.cost.power)
+    objectives = objectives_of(config)
+    if config.selection.kind == "elitist":
+        if config.selection.elite >= config.population:
+            raise ConfigError("selection.elite", f"{config.selection.elite} must be below the population "
+                              f"({config.population})", f"1..{config.population - 1}")
+        if config.selection.treatment == "P&RO":
+            raise ConfigError("selection.treatment", "the elitist GA has one fitness; P&RO needs pnsga2",
+                              ["PA", "P&CC"])
+    if config.sample_patterns > task.n_patterns:
+        raise ConfigError("sample_patterns", f"{config.sample_patterns} exceeds the task's "
+                          f"{task.n_patterns} patterns", f"0 (all) .. {task.n_patterns}")
+    return Parts(task, model, schedule, cost, objectives)

@@ -1,0 +1,179 @@
+"""Connection-cost kernels over edge arrays.
+
+Every network model reduces to ``(src, dst, weight)`` arrays of shape (n, E);
+weight 0 marks an absent edge. Positions are (n_nodes, 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def connection_count(weight):
+    n, n_edges = weight.shape
+    out = np.zeros(n)
+    for i in range(n):
+        for e in range(n_edges):
+            if weight[i, e] != 0.0:
+                out[i] += 1.0
+    return out
+
+
+@njit(cache=True)
+def distance_weighted(src, dst, weight, positions, power):
+    """Sum over edges of |w| * d**power, d the Euclidean distance."""
+    n, n_edges = weight.shape
+    out = np.zeros(n)
+    for i in range(n):
+        total = 0.0
+        for e in range(n_edges):
+            w = weight[i, e]
+            if w != 0.0:
+                dx = positions[src[i, e], 0] - positions[dst[i, e], 0]
+                dy = positions[src[i, e], 1] - positions[dst[i, e], 1]
+                total += abs(w) * (dx * dx + dy * dy) ** (0.5 * power)
+        out[i] = total
+    return out
+
+
+@njit(cache=True)
+def _spd_solve(a, b):
+    """Solve a x = b for a symmetric positive definite ``a`` by Cholesky.
+
+    The systems here have at most a few dozen unknowns; LAPACK's call and
+    copy overhead costs more than the arithmetic, so the factorisation is
+    written out (checked against scipy in the tests).
+    """
+    n = a.shape[0]
+    low = np.zeros((n, n))
+    for j in range(n):
+        s = a[j, j]
+        for k in range(j):
+            s -= low[j, k] * low[j, k]
+        low[j, j] = np.sqrt(s)
+        for i in range(j + 1, n):
+            t = a[i, j]
+            for k in range(j):
+                t -= low[i, k] * low[j, k]
+            low[i, j] = t / low[j, j]
+    x = b.copy()
+    for c in range(b.shape[1]):
+        for i in range(n):
+            t = x[i, c]
+            for k in range(i):
+                t -= low[i, k] * x[k, c]
+            x[i, c] = t / low[i, i]
+        for i in range(n - 1, -1, -1):
+            t = x[i, c]
+            for k in range(i + 1, n):
+                t -= low[k, i] * x[k, c]
+            x[i, c] = t / low[i, i]
+    return x
+
+
+@njit(cache=True)
+def optimal_placement(src, dst, weight, positions, fixed):
+    """Positions minimising the summed squared edge length of one network.
+
+    Free nodes move, fixed nodes stay. Setting the gradient to zero gives the
+    graph Laplacian system L_ff p_f = A_fx p_x, which is positive definite on
+    free nodes joined (through any path) to a fixed node. Free nodes with no
+    such path can all meet at one point at zero cost, so they take the mean
+    of their component's original positions; nodes without edges keep theirs.
+    """
+    n_nodes = positions.shape[0]
+    n_edges = src.shape[0]
+    adj = np.zeros((n_nodes, n_nodes))
+    for e in range(n_edges):
+        if weight[e] != 0.0:
+            a, b = src[e], dst[e]
+            if a != b:
+                adj[a, b] += 1.0
+                adj[b, a] += 1.0
+    # Components, and whether each holds a fixed node.
+    comp = -np.ones(n_nodes, dtype=np.int64)
+    stack = np.empty(n_nodes, dtype=np.int64)
+    n_comp = 0
+    for start in range(n_nodes):
+        if comp[start] >= 0:
+            continue
+        comp[start] = n_comp
+        top = 0
+        stack[top] = start
+        top += 1
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            for v in range(n_nodes):
+                if adj[u, v] != 0.0 and comp[v] < 0:
+                    comp[v] = n_comp
+                    stack[top] = v
+                    top += 1
+        n_comp += 1
+    anchored = np.zeros(n_comp, dtype=np.bool_)
+    for v in range(n_nodes):
+        if fixed[v]:
+            anchored[comp[v]] = True
+    result = positions.copy()
+    free = np.empty(n_nodes, dtype=np.int64)
+    n_free = 0
+    for v in range(n_nodes):
+        if not fixed[v] and anchored[comp[v]]:
+            free[n_free] = v
+            n_free += 1
+    if n_free > 0:
+        lap = np.zeros((n_free, n_free))
+        rhs = np.zeros((n_free, 2))
+        for a in range(n_free):
+            u = free[a]
+            for v in range(n_nodes):
+                w = adj[u, v]
+                if w != 0.0:
+                    lap[a, a] += w
+                    if fixed[v]:
+                        rhs[a, 0] += w * positions[v, 0]
+                        rhs[a, 1] += w * positions[v, 1]
+            for b in range(n_free):
+                if b != a:
+                    lap[a, b] = -adj[u, free[b]]
+        solved = _spd_solve(lap, rhs)
+        for a in range(n_free):
+            result[free[a], 0] = solved[a, 0]
+            result[free[a], 1] = solved[a, 1]
+    # Unanchored components collapse to their centroid (cost 0 inside them).
+    for c in range(n_comp):
+        if anchored[c]:
+            continue
+        cx = 0.0
+        cy = 0.0
+        m = 0
+        for v in range(n_nodes):
+            if comp[v] == c:
+                cx += positions[v, 0]
+                cy += positions[v, 1]
+                m += 1
+        if m > 1:
+            for v in range(n_nodes):
+                if comp[v] == c:
+                    result[v, 0] = cx / m
+                    result[v, 1] = cy / m
+    return result
+
+
+@njit(cache=True)
+def squared_length(src, dst, weight, positions, fixed):
+    """Summed squared edge length after optimal placement of the free nodes."""
+    n, n_edges = weight.shape
+    out = np.zeros(n)
+    for i in range(n):
+        placed = optimal_placement(src[i], dst[i], weight[i], positions, fixed)
+        total = 0.0
+        for e in range(n_edges):
+            if weight[i, e] != 0.0:
+                dx = placed[src[i, e], 0] - placed[dst[i, e], 0]
+                dy = placed[src[i, e], 1] - placed[dst[i, e], 1]
+                total += dx * dx + dy * dy
+        out[i] = total
+    return out

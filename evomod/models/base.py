@@ -1,0 +1,94 @@
+"""The network-model slot of the loop.
+
+A population is a ``Genomes`` mapping: named numpy arrays that share their
+leading axis (one row per individual). Models never see DEAP objects; the loop
+selects, copies and checkpoints genomes by indexing these arrays.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Mapping
+
+import numpy as np
+
+Genomes = dict[str, np.ndarray]
+
+
+def take(genomes: Mapping[str, np.ndarray], index) -> Genomes:
+    """Rows ``index`` of every array (always a copy)."""
+    index = np.asarray(index)
+    return {k: v[index].copy() for k, v in genomes.items()}
+
+
+def concat(*parts: Mapping[str, np.ndarray]) -> Genomes:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def size(genomes: Mapping[str, np.ndarray]) -> int:
+    return len(next(iter(genomes.values())))
+
+
+class NetworkModel(ABC):
+    """What the loop needs from a network model.
+
+    Nodes are numbered 0..n_nodes-1 with the inputs first and the outputs
+    last; ``edges`` uses these numbers and ``positions`` gives their default
+    coordinates for the connection costs.
+    """
+
+    kind: str = ""
+    n_inputs: int
+    n_outputs: int
+    n_nodes: int
+
+    @abstractmethod
+    def random(self, n: int, rng: np.random.Generator) -> Genomes:
+        """``n`` random genomes."""
+
+    @abstractmethod
+    def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
+        """One mutated offspring per row (new arrays; the input is untouched)."""
+
+    def crossover(self, a: Genomes, b: Genomes, rng: np.random.Generator) -> Genomes:
+        """One child per row pair; models without crossover refuse."""
+        raise NotImplementedError(f"{self.kind} networks have no crossover")
+
+    @abstractmethod
+    def outputs(self, genomes: Genomes, inputs: np.ndarray) -> np.ndarray:
+        """Boolean outputs, shape (n, n_patterns, n_outputs), for the task's input rows."""
+
+    def performance(self, genomes: Genomes, inputs: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Fraction of (pattern, output) answers equal to ``target``, shape (n,)."""
+        out = self.outputs(genomes, inputs)
+        return (out == target[None]).mean(axis=(1, 2))
+
+    def penalty(self, genomes: Genomes) -> np.ndarray:
+        """The model's own fitness penalty (Kashtan & Alon's size penalties); zero by default."""
+        return np.zeros(size(genomes))
+
+    @abstractmethod
+    def edges(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(src, dst, weight)``, each shape (n, E); weight 0 marks an absent edge slot."""
+
+    @abstractmethod
+    def positions(self) -> np.ndarray:
+        """Default node coordinates, shape (n_nodes, 2)."""
+
+    def fixed_nodes(self) -> np.ndarray:
+        """Nodes that cost-optimal placement may not move (inputs and outputs)."""
+        fixed = np.zeros(self.n_nodes, dtype=bool)
+        fixed[: self.n_inputs] = True
+        fixed[self.n_nodes - self.n_outputs:] = True
+        return fixed
+
+    def input_nodes(self) -> np.ndarray:
+        return np.arange(self.n_inputs)
+
+    @abstractmethod
+    def to_json(self, genomes: Genomes, i: int) -> dict:
+        """Individual ``i`` in the documented JSON exchange format."""
+
+    @abstractmethod
+    def from_json(self, data: dict) -> Genomes:
+        """A one-row population from the JSON exchange format."""
