@@ -42,7 +42,34 @@ def build_model(spec, task: Task) -> NetworkModel:
     return builder(spec, task)
 
 
-_EXTRA_MODELS: dict = {}
+def _circuit(spec, task):
+    from evomod.models.circuit import CircuitModel
+    return CircuitModel(task.n_inputs, task.n_outputs, gates=spec.gates, feedback=spec.feedback,
+                        settle_steps=spec.settle_steps, threshold=spec.threshold,
+                        penalty_per_gate=spec.penalty_per_gate,
+                        mutation_probability=spec.mutation_probability)
+
+
+def _threshold(spec, task):
+    from evomod.models.threshold import ThresholdModel
+    layers = tuple(spec.layers)
+    if len(layers) < 2 or layers[0] != task.n_inputs or layers[-1] != task.n_outputs:
+        raise ConfigError("model.layers",
+                          f"{list(layers)} does not fit task {task.name!r}: it has "
+                          f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
+                          f"[{task.n_inputs}, ..., {task.n_outputs}]")
+    if spec.threshold_min > spec.threshold_max:
+        raise ConfigError("model.threshold_min", f"range {spec.threshold_min}..{spec.threshold_max} is empty",
+                          "threshold_min <= threshold_max")
+    return ThresholdModel(layers=layers, fan_in=spec.fan_in, output_fan_in=spec.output_fan_in,
+                          threshold_min=spec.threshold_min, threshold_max=spec.threshold_max,
+                          neuron_threshold=spec.neuron_threshold,
+                          penalty_per_neuron=spec.penalty_per_neuron,
+                          mutation_probability=spec.mutation_probability,
+                          crossover_probability=spec.crossover_probability)
+
+
+_EXTRA_MODELS: dict = {"circuit": _circuit, "threshold": _threshold}
 
 
 def _layered(spec, task):

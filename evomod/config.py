@@ -96,7 +96,48 @@ class LayeredSpec:
     init_connections_max: int = spec(120, int, minimum=0)
 
 
-MODEL_SPECS: dict[str, type] = {"layered": LayeredSpec}
+@dataclass(frozen=True)
+class CircuitSpec:
+    """Kashtan & Alon 2005's NAND circuits (see evomod.models.circuit)."""
+    kind: str = spec("circuit", str)
+    gates: int = spec(14, int, minimum=1)
+    feedback: bool = spec(False, bool)
+    settle_steps: int | None = spec(None, int, minimum=1, nullable=True)
+    threshold: int = spec(11, int, minimum=0)
+    penalty_per_gate: float = spec(0.2, float, minimum=0.0)
+    mutation_probability: float = spec(0.7, float, minimum=0.0, maximum=1.0)
+
+
+@dataclass(frozen=True)
+class ThresholdSpec:
+    """Kashtan & Alon 2005's threshold retina networks (see evomod.models.threshold)."""
+    kind: str = spec("threshold", str)
+    layers: tuple = spec((8, 8, 4, 2, 1), list, item=int)
+    fan_in: int = spec(3, int, minimum=1)
+    output_fan_in: int = spec(2, int, minimum=1)
+    threshold_min: int = spec(-3, int)
+    threshold_max: int = spec(3, int)
+    neuron_threshold: int = spec(13, int, minimum=0)
+    penalty_per_neuron: float = spec(0.01, float, minimum=0.0)
+    mutation_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
+    crossover_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
+
+
+MODEL_SPECS: dict[str, type] = {"layered": LayeredSpec, "circuit": CircuitSpec,
+                                "threshold": ThresholdSpec}
+
+# Choosing a Kashtan & Alon model brings that paper's setup with it; any field
+# the config sets itself still wins.
+MODEL_DEFAULTS: dict[str, dict] = {
+    "circuit": {"task": {"name": "logic4"}, "schedule": {"goals": ["G1"]},
+                "selection": {"kind": "elitist", "elite": 300, "treatment": "PA"},
+                "cost": {"kind": "none"}, "population": 1000, "modularity_method": "auto",
+                "modularity_directed": False},
+    "threshold": {"task": {"name": "retina"}, "schedule": {"goals": ["and"]},
+                  "selection": {"kind": "elitist", "elite": 150, "treatment": "PA"},
+                  "cost": {"kind": "none"}, "population": 600, "sample_patterns": 100,
+                  "modularity_method": "auto", "modularity_directed": False},
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +167,7 @@ class Config:
     hall_of_fame: int = spec(10, int, minimum=1)
     log_modularity_every: int = spec(1, int, minimum=0)
     modularity_method: str = spec("clune", str, choices=("auto", "exact", "spectral", "clune"))
+    modularity_directed: bool = spec(True, bool)
     sample_patterns: int = spec(0, int, minimum=0)
     stop_when: str = spec("never", str, choices=STOP_WHEN)
     task: TaskSpec = field(default_factory=TaskSpec)
@@ -156,6 +198,15 @@ def from_dict(data: dict, seed: int | None = None) -> Config:
     data = dict(data)
     if seed is not None:
         data["seed"] = seed
+    model_section = data.get("model")
+    kind = model_section.get("kind", "layered") if isinstance(model_section, dict) else None
+    for key, value in MODEL_DEFAULTS.get(kind, {}).items():
+        if isinstance(value, dict):
+            given = data.get(key)
+            if given is None or isinstance(given, dict):
+                data[key] = {**value, **(given or {})}
+        else:
+            data.setdefault(key, value)
     sections = {}
     for name, cls in SECTIONS.items():
         sections[name] = _build(cls, data.pop(name, None), name)

@@ -51,6 +51,7 @@ class State:
     hall_of_fame: tools.HallOfFame
     performance: np.ndarray
     cost: np.ndarray
+    penalty: np.ndarray
     rank: np.ndarray
     crowding: np.ndarray
     evaluated_for: tuple | None = None
@@ -93,7 +94,7 @@ class Evolution:
         logbook = tools.Logbook()
         logbook.header = list(LOG_FIELDS)
         state = State(0, genomes, {}, (), logbook, tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
-                      np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
+                      np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
         return state
 
     def restore(self, state: State) -> None:
@@ -115,23 +116,34 @@ class Evolution:
         return np.sort(self.rng.choice(n, size=k, replace=False))
 
     def evaluate(self, genomes: Genomes, goal: str, patterns) -> np.ndarray:
-        """Performance minus the model's own penalty, under ``goal``."""
+        """Fraction of correct answers under ``goal``."""
         task = self.parts.task
         inputs, target = task.inputs, task.target(goal)
         if patterns is not None:
             inputs, target = inputs[patterns], target[patterns]
-        perf = self.parts.model.performance(genomes, inputs, target)
-        return perf - self.parts.model.penalty(genomes)
+        return self.parts.model.performance(genomes, inputs, target)
 
-    def _objectives(self, perf, cost):
+    def structure(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
+        """Goal-independent scores: connection cost and the model's own penalty."""
+        return self.toolbox.cost(genomes), self.parts.model.penalty(genomes)
+
+    def fitness(self, perf, cost, penalty) -> np.ndarray:
+        """What selection maximises first: performance less the model's
+        penalty, and less the weighted cost when the elitist GA applies it."""
+        fit = perf - penalty
+        if self.config.selection.kind == "elitist" and "cost" in self.parts.objectives:
+            fit = fit - self.config.cost.weight * cost
+        return fit
+
+    def _objectives(self, fit, cost):
         columns = []
         for name in self.parts.objectives:
             if name == "performance":
-                columns.append(perf)
+                columns.append(fit)
             elif name == "cost":
                 columns.append(-cost)
             else:
-                columns.append(self.rng.random(len(perf)))
+                columns.append(self.rng.random(len(fit)))
         return np.column_stack(columns)
 
     # -- one generation ------------------------------------------------------
@@ -144,29 +156,30 @@ class Evolution:
         if state.evaluated_for != key:
             state.performance = self.evaluate(state.genomes, goal, patterns)
             if state.evaluated_for is None:
-                state.cost = tb.cost(state.genomes)
+                state.cost, state.penalty = self.structure(state.genomes)
             state.evaluated_for = key
         if cfg.selection.kind == "pnsga2":
             if g == 0:
                 _, state.rank, state.crowding = tb.survivors(
-                    self._objectives(state.performance, state.cost), self.stochastic,
-                    cfg.selection.cost_probability, cfg.population, self.rng)
+                    self._objectives(self.fitness(state.performance, state.cost, state.penalty),
+                                     state.cost),
+                    self.stochastic, cfg.selection.cost_probability, cfg.population, self.rng)
             chosen = tb.parents(state.rank, state.crowding, cfg.population, self.rng)
             offspring = tb.mutate(take(state.genomes, chosen), self.rng)
             pool = concat(state.genomes, offspring)
             perf = np.concatenate([state.performance, self.evaluate(offspring, goal, patterns)])
-            cost = np.concatenate([state.cost, tb.cost(offspring)])
+            child_cost, child_penalty = self.structure(offspring)
+            cost = np.concatenate([state.cost, child_cost])
+            penalty = np.concatenate([state.penalty, child_penalty])
             keep, state.rank, state.crowding = tb.survivors(
-                self._objectives(perf, cost), self.stochastic, cfg.selection.cost_probability,
-                cfg.population, self.rng)
+                self._objectives(self.fitness(perf, cost, penalty), cost), self.stochastic,
+                cfg.selection.cost_probability, cfg.population, self.rng)
             state.genomes = take(pool, keep)
-            state.performance, state.cost = perf[keep], cost[keep]
+            state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
             self._record(state, goal)
         else:
             self._record(state, goal)
-            fitness = state.performance - cfg.cost.weight * state.cost \
-                if "cost" in self.parts.objectives else state.performance
-            order = elite_order(fitness, self.rng)
+            order = elite_order(self.fitness(state.performance, state.cost, state.penalty), self.rng)
             elite = order[: cfg.selection.elite]
             n_children = cfg.population - len(elite)
             parents = take(state.genomes, elite[self.rng.integers(0, len(elite), n_children)])
@@ -181,27 +194,35 @@ class Evolution:
             state.genomes = concat(take(state.genomes, elite), children)
             state.performance = np.concatenate(
                 [state.performance[elite], self.evaluate(children, goal, patterns)])
-            state.cost = np.concatenate([state.cost[elite], tb.cost(children)])
+            child_cost, child_penalty = self.structure(children)
+            state.cost = np.concatenate([state.cost[elite], child_cost])
+            state.penalty = np.concatenate([state.penalty[elite], child_penalty])
         state.generation = g + 1
         return state
 
+    def ranking(self, state: State) -> np.ndarray:
+        """Indices from best to worst: highest fitness, then cheapest, then first."""
+        fit = self.fitness(state.performance, state.cost, state.penalty)
+        return np.lexsort((np.arange(len(fit)), state.cost, -fit))
+
     def best_index(self, state: State) -> int:
-        """Highest performance; among equals the cheapest; then the first."""
-        return int(np.lexsort((np.arange(len(state.cost)), state.cost, -state.performance))[0])
+        return int(self.ranking(state)[0])
 
     def _record(self, state: State, goal: str) -> None:
-        best = self.best_index(state)
+        order = self.ranking(state)
+        best = int(order[0])
         row = {"gen": state.generation, "goal": goal,
-               **{k: float(v) for k, v in self.stats.compile(state.performance).items()},
+               # One array as the single datum: DEAP applies the key per datum in Python.
+               **{k: float(v) for k, v in self.stats.compile([state.performance]).items()},
                "cost": float(state.cost[best]),
                "connections": int(np.count_nonzero(self.parts.model.edges(take(state.genomes, [best]))[2]))}
         every = self.config.log_modularity_every
         if self.measure is not None and every > 0 and state.generation % every == 0:
             row.update(self._measure_best(state, best))
         state.logbook.record(**row)
-        if state.performance[best] >= 1.0 and goal not in state.first_solved:
+        if row["best"] >= 1.0 and goal not in state.first_solved:
             state.first_solved[goal] = state.generation
-        self._update_hall_of_fame(state)
+        self._update_hall_of_fame(state, order)
 
     def _measure_best(self, state: State, best: int) -> dict:
         genome = take(state.genomes, [best])
@@ -212,15 +233,15 @@ class Evolution:
             self._measured[key] = self.measure(self.parts.model.to_json(genome, 0))
         return self._measured[key]
 
-    def _update_hall_of_fame(self, state: State) -> None:
+    def _update_hall_of_fame(self, state: State, order: np.ndarray) -> None:
         # Only the top of the population can enter; twice the hall's size
         # leaves room for duplicates it rejects.
-        k = min(2 * self.config.hall_of_fame, len(state.cost))
-        top = np.lexsort((np.arange(len(state.cost)), state.cost, -state.performance))[:k]
+        top = order[: 2 * self.config.hall_of_fame]
+        fit = self.fitness(state.performance, state.cost, state.penalty)
         candidates = []
         for i in top:
             network = creator.EvomodNetwork({name: arr[i].copy() for name, arr in state.genomes.items()})
-            network.fitness.values = (float(state.performance[i]), float(state.cost[i]))
+            network.fitness.values = (float(fit[i]), float(state.cost[i]))
             candidates.append(network)
         state.hall_of_fame.update(candidates)
 

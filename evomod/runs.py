@@ -96,14 +96,18 @@ def read_log(directory: Path) -> list[dict]:
 
 
 def best_networks(evolution: Evolution, state: State) -> dict:
+    """The hall of fame: ``fitness`` (what selection maximised, under the goal
+    of the generation it entered) and ``performance`` on the run's last goal."""
     model = evolution.parts.model
+    goal = state.logbook[-1]["goal"] if state.logbook else evolution.parts.schedule.goal(0)
     entries = []
     for network in state.hall_of_fame:
         genome = {k: np.asarray(v)[None] for k, v in network.items()}
-        performance, cost = network.fitness.values
-        entries.append({"performance": performance, "cost": cost,
+        fitness, cost = network.fitness.values
+        performance = float(evolution.evaluate(genome, goal, None)[0])
+        entries.append({"fitness": fitness, "performance": performance, "cost": cost,
                         "network": model.to_json(genome, 0)})
-    return {"generation": state.generation, "goal": state.logbook[-1]["goal"] if state.logbook else None,
+    return {"generation": state.generation, "goal": goal,
             "first_solved": dict(state.first_solved), "networks": entries}
 
 

@@ -79,8 +79,8 @@ def test_run_directory_contents(tmp_path, small_config):
     assert saved["population"] == 60 and saved["schedule"]["goals"] == ["and", "or"]
     best = json.loads((tmp_path / "r" / "best.json").read_text())
     assert len(best["networks"]) == config.hall_of_fame
-    perf = [entry["performance"] for entry in best["networks"]]
-    assert perf == sorted(perf, reverse=True)
+    fitness = [entry["fitness"] for entry in best["networks"]]
+    assert fitness == sorted(fitness, reverse=True)
     # The stored best network really scores what its entry says, on the last goal.
     from evomod.build import build_parts
     parts = build_parts(config)

@@ -1,0 +1,317 @@
+"""Kashtan & Alon's (2005) circuits of two-input NAND gates.
+
+Nodes: inputs ``0..n_inputs-1``, then gates ``n_inputs..n_inputs+G-1``.
+
+Genome (every array has the population as its leading axis):
+
+* ``"src"`` int16 (n, G, 2): the two source node ids of each gate.
+* ``"out"`` int16 (n, n_outputs): the gate node id that drives each output.
+
+**Feed-forward** (default): gate g (node ``n_inputs + g``) may read only
+inputs and gates with a lower index, so every circuit is acyclic and is
+evaluated exactly in one pass. Any acyclic circuit of G gates can be numbered
+this way, so the restriction loses no function, only the paper's feedback
+loops.
+
+**Feedback** (``feedback=True``): any gate may read any node. All gates are
+updated synchronously ``settle_steps`` times starting from the all-zero state
+(inputs held at their values). The default is ``2 * G`` steps: an acyclic part
+of depth d settles after d <= G steps, and the rest gives loops time to
+settle. An output bit whose value differs between the last two steps has not
+settled and counts as wrong in ``performance`` whatever the target; the bit
+that ``outputs`` reports for it is its value after the last step.
+``settle_steps`` is ignored when feedback is off.
+
+**Evaluation** is bit-parallel: a node's values over all 2**n_inputs patterns
+form one uint64 word (16 bits used for 4 inputs, 64 for 6), hence
+``n_inputs <= 6``.
+
+**Default of 14 gates**: the modular solution of the alternating G1/G2 task
+needs 11 (two 4-NAND XORs and a 3-NAND OR; AND takes 2), and a few spare
+gates give the neutral space in which evolution can rewire a circuit; the
+penalty above ``threshold`` (11) keeps the expressed circuit small, so more
+spare gates would only slow evaluation and dilute mutations.
+
+**Minimum gates**: one per output, since every output names a gate and
+outputs that compute different functions need different gates. Fewer gates
+than a given task needs (10 for G1) is allowed, because the model does not
+know the task.
+
+**Mutation** (Kashtan & Alon): with probability ``mutation_probability`` per
+genome, one gene chosen uniformly among the 2G source genes and the output
+genes changes to a different value drawn uniformly from its allowed values;
+otherwise the offspring is an exact copy. Genes with a single allowed value
+(only gate 0's sources, when there is one input) are never chosen.
+
+**Effective gates**: gates with a directed path to an output gate, the output
+gates included. ``penalty`` = ``penalty_per_gate * max(0, effective -
+threshold)``.
+
+**Positions** (for connection costs): inputs on a row at y = 0 and gates on a
+row at y = 1 in index order, each row centred on x = 0 with unit spacing.
+Only the inputs are fixed nodes: the output gates are chosen by the genome.
+
+**JSON**::
+
+    {"kind": "circuit", "inputs": [0, 1, 2, 3],
+     "gates": [{"id": 4, "in": [a, b]}, ...], "outputs": [gate ids]}
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from evomod.errors import ConfigError
+from evomod.kernels.circuit import circuit_effective, circuit_truth_tables
+from evomod.models.base import Genomes, NetworkModel, size
+
+MAX_INPUTS = 6
+
+
+def _check_int(field: str, value, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ConfigError(field, f"must be an integer, got {value!r}",
+                          f">= {low}" if high is None else f"{low}..{high}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        raise ConfigError(field, f"got {value}",
+                          f">= {low}" if high is None else f"{low}..{high}")
+    return value
+
+
+def _check_real(field: str, value, low: float, high: float | None = None) -> float:
+    allowed = f">= {low}" if high is None else f"{low}..{high}"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ConfigError(field, f"must be a number, got {value!r}", allowed)
+    value = float(value)
+    if not np.isfinite(value) or value < low or (high is not None and value > high):
+        raise ConfigError(field, f"got {value}", allowed)
+    return value
+
+
+def pattern_index(inputs: np.ndarray, n_inputs: int) -> np.ndarray:
+    """Pattern number of each input row (row value i = bit i)."""
+    inputs = np.asarray(inputs)
+    if inputs.ndim != 2 or inputs.shape[1] != n_inputs:
+        raise ValueError(f"inputs must have shape (n_patterns, {n_inputs}), got {inputs.shape}")
+    return (inputs.astype(np.int64) << np.arange(n_inputs)).sum(axis=1)
+
+
+def pack_target(target: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(n_outputs,) uint64 words with bit index[p] = target[p]; rows must be distinct."""
+    target = np.asarray(target, dtype=bool)
+    bits = np.uint64(1) << index.astype(np.uint64)
+    return np.bitwise_or.reduce(np.where(target, bits[:, None], np.uint64(0)), axis=0)
+
+
+class CircuitModel(NetworkModel):
+    kind = "circuit"
+
+    def __init__(self, n_inputs: int, n_outputs: int, gates: int = 14,
+                 feedback: bool = False, settle_steps: int | None = None,
+                 threshold: int = 11, penalty_per_gate: float = 0.2,
+                 mutation_probability: float = 0.7):
+        self.n_inputs = _check_int("task.n_inputs", n_inputs, 1, MAX_INPUTS)
+        self.n_outputs = _check_int("task.n_outputs", n_outputs, 1)
+        max_gates = np.iinfo(np.int16).max - self.n_inputs
+        self.gates = _check_int("model.gates", gates, 1, max_gates)
+        if self.gates < self.n_outputs:
+            raise ConfigError("model.gates",
+                              f"{self.gates} gates cannot drive {self.n_outputs} outputs "
+                              "(each output is a distinct gate)",
+                              f"{self.n_outputs}..{max_gates}")
+        if not isinstance(feedback, (bool, np.bool_)):
+            raise ConfigError("model.feedback", f"must be true or false, got {feedback!r}",
+                              [True, False])
+        self.feedback = bool(feedback)
+        if settle_steps is None:
+            settle_steps = 2 * self.gates
+        self.settle_steps = _check_int("model.settle_steps", settle_steps, 1)
+        self.threshold = _check_int("model.threshold", threshold, 0)
+        self.penalty_per_gate = _check_real("model.penalty_per_gate", penalty_per_gate, 0.0)
+        self.mutation_probability = _check_real("model.mutation_probability",
+                                                mutation_probability, 0.0, 1.0)
+        self.n_nodes = self.n_inputs + self.gates
+        self.n_patterns = 2 ** self.n_inputs
+
+        g = np.arange(self.gates)
+        # Source gene j of gate g is gene 2g + j; output genes follow.
+        src_choices = (self.n_inputs + g if not self.feedback
+                       else np.full(self.gates, self.n_nodes))
+        self._src_choices = np.repeat(src_choices, 2)
+        choices = np.concatenate([self._src_choices,
+                                  np.full(self.n_outputs, self.gates)])
+        offsets = np.concatenate([np.zeros(2 * self.gates, dtype=np.int64),
+                                  np.full(self.n_outputs, self.n_inputs)])
+        mutable = choices >= 2
+        self._mut_genes = np.nonzero(mutable)[0]
+        self._mut_choices = choices[mutable]
+        self._mut_offsets = offsets[mutable]
+
+    # -- genomes ---------------------------------------------------------------
+
+    def random(self, n: int, rng: np.random.Generator) -> Genomes:
+        highs = self._src_choices.reshape(self.gates, 2)
+        src = rng.integers(0, highs, size=(n, self.gates, 2)).astype(np.int16)
+        out = (self.n_inputs + rng.integers(0, self.gates, size=(n, self.n_outputs))
+               ).astype(np.int16)
+        return {"src": src, "out": out}
+
+    def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
+        src = genomes["src"].copy()
+        out = genomes["out"].copy()
+        n = len(src)
+        rows = np.nonzero(rng.random(n) < self.mutation_probability)[0]
+        if len(rows) == 0 or len(self._mut_genes) == 0:
+            return {"src": src, "out": out}
+        pick = rng.integers(0, len(self._mut_genes), size=len(rows))
+        gene = self._mut_genes[pick]
+        choices = self._mut_choices[pick]
+        offset = self._mut_offsets[pick]
+        n_src = 2 * self.gates
+        flat_src = src.reshape(n, n_src)
+        is_src = gene < n_src
+        current = np.where(is_src,
+                           flat_src[rows, np.minimum(gene, n_src - 1)],
+                           out[rows, np.maximum(gene - n_src, 0)]).astype(np.int64) - offset
+        # Drawing from choices-1 values and skipping the current one gives a
+        # uniform draw among the *other* allowed values.
+        new = rng.integers(0, choices - 1)
+        new = new + (new >= current) + offset
+        flat_src[rows[is_src], gene[is_src]] = new[is_src]
+        out[rows[~is_src], gene[~is_src] - n_src] = new[~is_src]
+        return {"src": src, "out": out}
+
+    # -- evaluation ------------------------------------------------------------
+
+    def truth_tables(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
+        """Output words and settled-pattern words, both (n, n_outputs) uint64."""
+        return circuit_truth_tables(np.ascontiguousarray(genomes["src"], dtype=np.int16),
+                                    np.ascontiguousarray(genomes["out"], dtype=np.int16),
+                                    self.n_inputs, self.feedback, self.settle_steps)
+
+    def outputs(self, genomes: Genomes, inputs: np.ndarray) -> np.ndarray:
+        index = pattern_index(inputs, self.n_inputs).astype(np.uint64)
+        tables, _ = self.truth_tables(genomes)
+        return ((tables[:, None, :] >> index[None, :, None]) & np.uint64(1)).astype(bool)
+
+    def performance(self, genomes: Genomes, inputs: np.ndarray, target: np.ndarray) -> np.ndarray:
+        index = pattern_index(inputs, self.n_inputs)
+        target = np.asarray(target, dtype=bool)
+        if target.shape != (len(index), self.n_outputs):
+            raise ValueError(f"target must have shape {(len(index), self.n_outputs)}, "
+                             f"got {target.shape}")
+        tables, settled = self.truth_tables(genomes)
+        total = len(index) * self.n_outputs
+        if len(np.unique(index)) == len(index):
+            # Distinct rows (the full pattern set or a subset): count agreeing,
+            # settled bits inside the selected patterns with one popcount.
+            select = np.bitwise_or.reduce(np.uint64(1) << index.astype(np.uint64))
+            agree = ~(tables ^ pack_target(target, index)[None, :]) & settled & select
+            return np.bitwise_count(agree).sum(axis=1) / total
+        u = index.astype(np.uint64)
+        bits = ((tables[:, None, :] >> u[None, :, None]) & np.uint64(1)).astype(bool)
+        ok = ((settled[:, None, :] >> u[None, :, None]) & np.uint64(1)).astype(bool)
+        return ((bits == target[None]) & ok).sum(axis=(1, 2)) / total
+
+    # -- structure -------------------------------------------------------------
+
+    def effective_mask(self, genomes: Genomes) -> np.ndarray:
+        """(n, G) bool: gates with a directed path to an output gate."""
+        return circuit_effective(np.ascontiguousarray(genomes["src"], dtype=np.int16),
+                                 np.ascontiguousarray(genomes["out"], dtype=np.int16),
+                                 self.n_inputs)
+
+    def effective_gates(self, genomes: Genomes) -> np.ndarray:
+        return self.effective_mask(genomes).sum(axis=1)
+
+    def penalty(self, genomes: Genomes) -> np.ndarray:
+        excess = np.maximum(0, self.effective_gates(genomes) - self.threshold)
+        return self.penalty_per_gate * excess
+
+    def edges(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One edge per source gene; weight 0 for gates outside the expressed circuit.
+
+        A gate that reads the same node twice gives two parallel edges.
+        """
+        n = size(genomes)
+        src = genomes["src"].reshape(n, 2 * self.gates).astype(np.int64)
+        dst = np.broadcast_to(np.repeat(self.n_inputs + np.arange(self.gates), 2),
+                              (n, 2 * self.gates)).copy()
+        weight = np.repeat(self.effective_mask(genomes), 2, axis=1).astype(np.float64)
+        return src, dst, weight
+
+    def positions(self) -> np.ndarray:
+        pos = np.zeros((self.n_nodes, 2))
+        pos[: self.n_inputs, 0] = np.arange(self.n_inputs) - (self.n_inputs - 1) / 2
+        pos[self.n_inputs:, 0] = np.arange(self.gates) - (self.gates - 1) / 2
+        pos[self.n_inputs:, 1] = 1.0
+        return pos
+
+    def fixed_nodes(self) -> np.ndarray:
+        fixed = np.zeros(self.n_nodes, dtype=bool)
+        fixed[: self.n_inputs] = True
+        return fixed
+
+    # -- JSON ------------------------------------------------------------------
+
+    def to_json(self, genomes: Genomes, i: int) -> dict:
+        src = genomes["src"][i]
+        return {
+            "kind": self.kind,
+            "inputs": list(range(self.n_inputs)),
+            "gates": [{"id": self.n_inputs + g, "in": [int(src[g, 0]), int(src[g, 1])]}
+                      for g in range(self.gates)],
+            "outputs": [int(o) for o in genomes["out"][i]],
+        }
+
+    def from_json(self, data: dict) -> Genomes:
+        if not isinstance(data, dict) or data.get("kind") != self.kind:
+            got = data.get("kind") if isinstance(data, dict) else type(data).__name__
+            raise ConfigError("kind", f"expected a circuit, got {got!r}", [self.kind])
+        if list(data.get("inputs", [])) != list(range(self.n_inputs)):
+            raise ConfigError("inputs", f"got {data.get('inputs')!r}",
+                              str(list(range(self.n_inputs))))
+        gates = data.get("gates")
+        gate_ids = list(range(self.n_inputs, self.n_nodes))
+        if not isinstance(gates, list) or len(gates) != self.gates:
+            raise ConfigError("gates", f"expected {self.gates} gates, got "
+                              f"{len(gates) if isinstance(gates, list) else gates!r}",
+                              f"ids {gate_ids[0]}..{gate_ids[-1]}")
+        src = np.full((self.gates, 2), -1, dtype=np.int64)
+        for k, gate in enumerate(gates):
+            field = f"gates[{k}]"
+            if not isinstance(gate, dict):
+                raise ConfigError(field, f"must be an object, got {gate!r}")
+            gid = gate.get("id")
+            if isinstance(gid, bool) or not isinstance(gid, Integral) or gid not in gate_ids:
+                raise ConfigError(f"{field}.id", f"unknown gate id {gid!r}",
+                                  f"{gate_ids[0]}..{gate_ids[-1]}")
+            g = int(gid) - self.n_inputs
+            if src[g, 0] >= 0:
+                raise ConfigError(f"{field}.id", f"gate {gid} given twice")
+            ins = gate.get("in")
+            if not isinstance(ins, (list, tuple)) or len(ins) != 2:
+                raise ConfigError(f"{field}.in", f"a NAND gate needs 2 sources, got {ins!r}")
+            high = self.n_nodes if self.feedback else int(gid)
+            for j, s in enumerate(ins):
+                if isinstance(s, bool) or not isinstance(s, Integral) or not 0 <= s < self.n_nodes:
+                    raise ConfigError(f"{field}.in", f"unknown source id {s!r}",
+                                      f"0..{self.n_nodes - 1}")
+                if s >= high:
+                    raise ConfigError(f"{field}.in",
+                                      f"gate {gid} reads node {s}: feed-forward circuits "
+                                      "may read only inputs and lower-numbered gates",
+                                      f"0..{high - 1}")
+                src[g, j] = int(s)
+        outs = data.get("outputs")
+        if not isinstance(outs, (list, tuple)) or len(outs) != self.n_outputs:
+            raise ConfigError("outputs", f"expected {self.n_outputs} output gate ids, got {outs!r}")
+        for o in outs:
+            if isinstance(o, bool) or not isinstance(o, Integral) or o not in gate_ids:
+                raise ConfigError("outputs", f"{o!r} is not a gate id",
+                                  f"{gate_ids[0]}..{gate_ids[-1]}")
+        return {"src": src[None].astype(np.int16),
+                "out": np.array([outs], dtype=np.int16)}
