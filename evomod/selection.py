@@ -24,8 +24,10 @@ def nsga2_survivors(objectives: np.ndarray, stochastic: np.ndarray, p: float, n:
     rank = nsga.nondominated_ranks(f, np.ascontiguousarray(stochastic, dtype=np.bool_), float(p), rng)
     crowd = nsga.crowding_distance(f, rank)
     # Whole fronts first; the front that overflows keeps its least crowded.
-    # lexsort's last key is the primary one; the index makes ties reproducible.
-    order = np.lexsort((np.arange(len(rank)), -crowd, rank))
+    # Full ties are broken at random: breaking them by position would always
+    # prefer parents to equally good offspring and stop neutral drift dead.
+    tiebreak = rng.permutation(len(rank))
+    order = np.lexsort((tiebreak, -crowd, rank))
     survivors = np.sort(order[:n])
     return survivors, rank[survivors], crowd[survivors]
 
