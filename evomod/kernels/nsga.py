@@ -36,9 +36,10 @@ def _dominates(f, a, b, use_stochastic, stochastic):
 def nondominated_ranks(f, stochastic, p, rng):
     """Front index of every row of ``f`` (0 = non-dominated).
 
-    Column 0 must be the one objective that always counts. Then ``a``
-    dominates ``b`` only if ``a`` comes first in lexicographic order of the
-    rows, so ranks follow in one pass over that order: ``rank(b)`` is one more
+    Order the rows lexicographically, descending, by the columns that always
+    count and then by the stochastic ones. Whether a pair's coin includes the
+    stochastic columns or not, ``a`` can dominate ``b`` only if ``a`` comes
+    first in that order, so ranks follow in one pass over it: ``rank(b)`` is one more
     than the highest rank of any row dominating it. Scanning ranks from the
     top down, the first dominator found settles ``rank(b)``; pairs never
     examined never need their coin, and each examined pair draws at most one.
@@ -48,7 +49,8 @@ def nondominated_ranks(f, stochastic, p, rng):
     for m in range(n_obj):
         if stochastic[m]:
             any_stochastic = True
-    order = _lex_desc(f)
+    columns = np.concatenate((np.flatnonzero(~stochastic), np.flatnonzero(stochastic)))
+    order = _lex_desc(f, columns)
     rank = np.zeros(n, dtype=np.int64)
     # Processed rows of rank r form a linked list: head[r], then after[row].
     head = -np.ones(n, dtype=np.int64)
@@ -81,12 +83,12 @@ def nondominated_ranks(f, stochastic, p, rng):
 
 
 @njit(cache=True)
-def _lex_desc(f):
-    """Row order by column 0 descending, then column 1, and so on."""
-    n, n_obj = f.shape
+def _lex_desc(f, columns):
+    """Row order by ``columns[0]`` descending, then ``columns[1]``, and so on."""
+    n = f.shape[0]
     order = np.arange(n)
-    for m in range(n_obj - 1, -1, -1):
-        values = -f[order, m]
+    for k in range(columns.shape[0] - 1, -1, -1):
+        values = -f[order, columns[k]]
         order = order[np.argsort(values, kind="mergesort")]
     return order
 
