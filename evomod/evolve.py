@@ -88,8 +88,16 @@ class Evolution:
         self.stochastic = np.array([name != "performance" for name in p.objectives])
 
     # -- state -------------------------------------------------------------
-    def initial_state(self) -> State:
-        genomes = self.toolbox.population(self.rng)
+    def initial_state(self, genomes: Genomes | None = None) -> State:
+        """Generation 0: random genomes, or the given ones (e.g. clones of
+        one network for an adaptation experiment)."""
+        if genomes is None:
+            genomes = self.toolbox.population(self.rng)
+        else:
+            genomes = {k: np.array(v, copy=True) for k, v in genomes.items()}
+            if size(genomes) != self.config.population:
+                raise ValueError(f"{size(genomes)} genomes given for a population of "
+                                 f"{self.config.population}")
         n = size(genomes)
         logbook = tools.Logbook()
         logbook.header = list(LOG_FIELDS)
@@ -116,7 +124,11 @@ class Evolution:
         return np.sort(self.rng.choice(n, size=k, replace=False))
 
     def evaluate(self, genomes: Genomes, goal: str, patterns) -> np.ndarray:
-        """Fraction of correct answers under ``goal``."""
+        """Fraction of correct answers under ``goal`` (or, with
+        ``objective = "modularity"``, each network's Q: for Q_max baselines)."""
+        if self.config.objective == "modularity":
+            return np.array([self._measure_genome(take(genomes, [i]))["q"]
+                             for i in range(size(genomes))])
         task = self.parts.task
         inputs, target = task.inputs, task.target(goal)
         if patterns is not None:
@@ -225,7 +237,9 @@ class Evolution:
         self._update_hall_of_fame(state, order)
 
     def _measure_best(self, state: State, best: int) -> dict:
-        genome = take(state.genomes, [best])
+        return self._measure_genome(take(state.genomes, [best]))
+
+    def _measure_genome(self, genome: Genomes) -> dict:
         key = b"".join(v.tobytes() for v in genome.values())
         if key not in self._measured:
             if len(self._measured) > 4096:

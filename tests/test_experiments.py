@@ -133,3 +133,31 @@ def test_threshold_fitness_uses_a_fresh_sample_each_generation():
     samples = [evolution._patterns() for _ in range(3)]
     assert all(len(s) == 100 and len(np.unique(s)) == 100 for s in samples)
     assert not np.array_equal(samples[0], samples[1])
+
+
+@pytest.mark.parametrize("cost", [
+    {"kind": "count"},
+    {"kind": "distance_weighted", "positions": "index"},
+    {"kind": "distance_weighted", "positions": "model", "power": 2.0},
+])
+def test_circuit_cost_as_a_second_objective(cost):
+    config = config_mod.from_dict({"model": {"kind": "circuit"}, "population": 60, "generations": 5,
+                                   "selection": {"kind": "pnsga2", "treatment": "P&CC"},
+                                   "cost": cost, "log_modularity_every": 0})
+    evolution = Evolution(config)
+    state = evolution.initial_state()
+    evolution.run(state, 5)
+    assert evolution.parts.objectives == ("performance", "cost")
+    src, dst, weight = evolution.parts.model.edges(state.genomes)
+    assert np.array_equal(state.cost, evolution.parts.cost.of_edges(src, dst, weight))
+
+
+def test_circuit_cost_as_a_penalty_lowers_fitness():
+    config = config_mod.from_dict({"model": {"kind": "circuit"}, "population": 60,
+                                   "selection": {"elite": 10, "treatment": "P&CC"},
+                                   "cost": {"kind": "count", "weight": 0.01}, "log_modularity_every": 0})
+    evolution = Evolution(config)
+    state = evolution.initial_state()
+    evolution.run(state, 2)
+    fit = evolution.fitness(state.performance, state.cost, state.penalty)
+    assert np.allclose(fit, state.performance - state.penalty - 0.01 * state.cost)
