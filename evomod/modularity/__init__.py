@@ -1,0 +1,30 @@
+"""Measuring modularity of evolved networks and circuits.
+
+* :func:`q` — Newman Q of a partition (Leicht–Newman when directed).
+* :func:`maximize_q` — the best partition: ``"exact"`` (integer program),
+  ``"spectral"`` (Newman's eigenvector bisection plus refinement),
+  ``"clune"`` (Clune et al.'s unrefined bisection), ``"auto"``.
+* :func:`ncut`, :func:`spectral_partition`, :func:`clusterability` — Filan et
+  al.'s normalised-cut clusterability and its shuffle test.
+* :func:`compare_partitions` — NMI and adjusted Rand index.
+* :func:`qm`, :func:`random_baseline`, :func:`genome_baseline`,
+  :class:`BaselineCache` — Kashtan & Alon's normalised Qm.
+* :func:`network_graph`, :func:`score_network` — from the evomod JSON network
+  format to graphs and to a full score.
+
+Arrays are square, ``A[i, j]`` = weight of the edge i -> j.
+"""
+
+from evomod.modularity.baseline import (Baseline, BaselineCache, genome_baseline, qm,
+                                        random_baseline)
+from evomod.modularity.compare import compare_partitions
+from evomod.modularity.cut import ClusterabilityResult, clusterability, ncut, spectral_partition
+from evomod.modularity.graph import NetworkGraph, network_graph, score_network
+from evomod.modularity.maximize import ModularityResult, maximize_q
+from evomod.modularity.q import q
+
+__all__ = [
+    "Baseline", "BaselineCache", "ClusterabilityResult", "ModularityResult", "NetworkGraph",
+    "clusterability", "compare_partitions", "genome_baseline", "maximize_q", "ncut",
+    "network_graph", "q", "qm", "random_baseline", "score_network", "spectral_partition",
+]

@@ -1,0 +1,198 @@
+"""From evomod network dicts to graphs, and the combined score."""
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from evomod.errors import ConfigError
+from evomod.modularity import clusterability, maximize_q, network_graph, score_network
+
+
+def layered(edges, layers=(4, 2, 1), kind="layered"):
+    layer = np.repeat(np.arange(len(layers)), layers)
+    key = "bias" if kind == "layered" else "threshold"
+    nodes = [{"id": 10 + i, "layer": int(l), key: 0, "x": 0.0, "y": float(l)}
+             for i, l in enumerate(layer)]
+    return {"kind": kind, "layers": list(layers), "nodes": nodes,
+            "edges": [[10 + a, 10 + b, w] for a, b, w in edges]}
+
+
+# Inputs 0-3, hidden 4-5, output 6. Input 3 feeds only hidden 5, which has
+# no path to the output; hidden 4 and input 2 reach the output.
+EXAMPLE = [(0, 4, 1), (1, 4, -2), (1, 4, 1), (2, 4, 2), (3, 5, -1), (4, 6, 1), (2, 6, -1)]
+
+
+def test_layered_graph_pruned_like_clune():
+    g = network_graph(layered(EXAMPLE))
+    assert g.node_ids.tolist() == [10, 11, 12, 14, 16]  # 13 and 15 are dead
+    assert g.layers.tolist() == [0, 0, 0, 1, 2]
+    assert g.outputs.tolist() == [False, False, False, False, True]
+    expected = np.zeros((5, 5))
+    for a, b in [(0, 3), (1, 3), (2, 3), (3, 4), (2, 4)]:
+        expected[a, b] = 1
+    assert np.array_equal(g.adjacency, expected)
+    assert g.directed and not g.weighted and g.kind == "layered"
+    assert g.n_nodes == 5 and g.n_edges == 5
+
+
+def test_weights_sum_per_pair_and_take_absolute_values():
+    g = network_graph(layered(EXAMPLE), weighted=True)
+    # 11 -> 14 has -2 + 1 = -1, so weight 1; 12 -> 14 has 2; 12 -> 16 has |-1|.
+    assert g.adjacency[1, 3] == 1 and g.adjacency[2, 3] == 2 and g.adjacency[2, 4] == 1
+    cancelling = layered([(0, 4, 1), (0, 4, -1), (1, 4, 1), (4, 6, 1)])
+    assert network_graph(cancelling).node_ids.tolist() == [11, 14, 16]
+
+
+def test_undirected_is_symmetrised():
+    directed = network_graph(layered(EXAMPLE), weighted=True)
+    undirected = network_graph(layered(EXAMPLE), directed=False, weighted=True)
+    assert np.array_equal(undirected.adjacency, directed.adjacency + directed.adjacency.T)
+    assert undirected.n_edges == directed.n_edges
+
+
+def test_pruning_options():
+    everything = network_graph(layered(EXAMPLE), prune=False)
+    assert everything.node_ids.tolist() == [10, 11, 12, 13, 14, 15, 16]
+    isolated_only = network_graph(layered(EXAMPLE), prune="isolated")
+    assert isolated_only.node_ids.tolist() == [10, 11, 12, 13, 14, 15, 16]
+    lonely = layered([(0, 4, 1), (4, 6, 1)])
+    assert network_graph(lonely, prune="isolated").node_ids.tolist() == [10, 14, 16]
+    with pytest.raises(ConfigError, match="prune"):
+        network_graph(lonely, prune="dead")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pruning_matches_networkx_ancestors(seed):
+    rng = np.random.default_rng(seed)
+    sizes = (8, 8, 4, 2, 1)
+    layer = np.repeat(np.arange(5), sizes)
+    pairs = np.argwhere(layer[None, :] == layer[:, None] + 1)
+    chosen = pairs[rng.choice(len(pairs), 35, replace=False)]
+    net = layered([(int(a), int(b), 1) for a, b in chosen], layers=sizes, kind="threshold")
+    dg = nx.DiGraph()
+    dg.add_edges_from((int(a), int(b)) for a, b in chosen)
+    output = len(layer) - 1
+    live = (nx.ancestors(dg, output) | {output}) if output in dg else set()
+    live = {v for v in live if any(u in live for u in nx.all_neighbors(dg, v))}
+    g = network_graph(net)
+    assert sorted(g.node_ids.tolist()) == sorted(10 + v for v in live)
+    sub = nx.to_numpy_array(dg, nodelist=sorted(live), weight=None)
+    assert np.array_equal(g.adjacency, sub)
+
+
+def test_layer_blocks_cover_each_weight_matrix():
+    g = network_graph(layered(EXAMPLE), prune=False)
+    cells = [set(zip(r.tolist(), c.tolist())) for r, c in g.blocks]
+    inputs, hidden, out = [0, 1, 2, 3], [4, 5], [6]
+    assert {(i, h) for i in inputs for h in hidden} in cells
+    assert {(h, 6) for h in hidden} in cells
+    assert {(i, 6) for i in inputs} in cells  # the skip edge 12 -> 16 has a block
+    assert len(cells) == 3
+
+
+def circuit():
+    # XOR(0, 1) from four NANDs feeding output 8; gate 9 is dead; gate 8 is
+    # NOT(gate 7) built as NAND(7, 7).
+    return {"kind": "circuit", "inputs": [0, 1, 2, 3],
+            "gates": [{"id": 4, "in": [0, 1]}, {"id": 5, "in": [0, 4]}, {"id": 6, "in": [1, 4]},
+                      {"id": 7, "in": [5, 6]}, {"id": 8, "in": [7, 7]}, {"id": 9, "in": [2, 3]}],
+            "outputs": [8]}
+
+
+def test_circuit_graph():
+    g = network_graph(circuit(), weighted=True)
+    assert g.node_ids.tolist() == [0, 1, 4, 5, 6, 7, 8]  # inputs 2, 3 and gate 9 dropped
+    assert g.layers is None
+    assert g.adjacency[g.node_ids.tolist().index(7), -1] == 2  # the doubled input
+    unweighted = network_graph(circuit())
+    assert unweighted.adjacency[5, 6] == 1
+    assert unweighted.adjacency.sum() == 9  # 0,1->4; 0,4->5; 1,4->6; 5,6->7; 7->8
+    assert len(g.blocks) == 1 and len(g.blocks[0][0]) == 7 * 6 // 2
+
+
+def test_circuit_with_feedback():
+    net = {"kind": "circuit", "inputs": [0, 1],
+           "gates": [{"id": 2, "in": [0, 3]}, {"id": 3, "in": [2, 1]}, {"id": 4, "in": [4, 4]}],
+           "outputs": [3]}
+    g = network_graph(net)
+    assert g.node_ids.tolist() == [0, 1, 2, 3]  # the self-fed gate 4 is dead
+    assert g.adjacency[2, 3] == 1 and g.adjacency[3, 2] == 1
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda n: n.pop("kind"), "network.kind"),
+    (lambda n: n.update(kind="lstm"), "network.kind"),
+    (lambda n: n.pop("nodes"), "network.nodes"),
+    (lambda n: n.pop("edges"), "network.edges"),
+    (lambda n: n.pop("layers"), "network.layers"),
+    (lambda n: n["edges"].append([10, 99, 1]), "network.edges[7]"),
+    (lambda n: n["edges"].append([14, 10, 1]), "network.edges[7]"),
+    (lambda n: n["edges"].append([10, 14]), "network.edges[7]"),
+    (lambda n: n["edges"].append([10, 14, "x"]), "network.edges[7]"),
+    (lambda n: n["nodes"][1].update(id=10), "network.nodes[1].id"),
+    (lambda n: n["nodes"][1].pop("layer"), "network.nodes[1].layer"),
+    (lambda n: n["nodes"][1].update(layer=7), "network.nodes[1].layer"),
+    (lambda n: n.update(layers=[4, 1, 1]), "network.nodes"),
+])
+def test_malformed_layered_networks(mutate, field):
+    net = layered(EXAMPLE)
+    mutate(net)
+    with pytest.raises(ConfigError) as err:
+        network_graph(net)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda n: n.pop("gates"), "network.gates"),
+    (lambda n: n.pop("outputs"), "network.outputs"),
+    (lambda n: n.update(outputs=[]), "network.outputs"),
+    (lambda n: n.update(outputs=[42]), "network.outputs[0]"),
+    (lambda n: n["gates"][0].update({"in": [0, 42]}), "network.gates[0].in"),
+    (lambda n: n["gates"][0].pop("in"), "network.gates[0].in"),
+    (lambda n: n["gates"][1].update(id=4), "network.gates[1].id"),
+])
+def test_malformed_circuits(mutate, field):
+    net = circuit()
+    mutate(net)
+    with pytest.raises(ConfigError) as err:
+        network_graph(net)
+    assert err.value.field == field
+
+
+def test_not_a_dict():
+    with pytest.raises(ConfigError, match="network"):
+        network_graph([1, 2, 3])
+
+
+# ---------------------------------------------------------------- score
+
+
+def test_score_network_layered():
+    net = layered(EXAMPLE)
+    score = score_network(net, n_shuffles=10, seed=0)
+    json.dumps(score)  # JSON-ready
+    graph = network_graph(net)
+    best = maximize_q(graph.adjacency, directed=True)
+    assert score["directed"] is True  # Clune's networks: directed Q
+    assert score["q"] == pytest.approx(best.q)
+    assert score["method"] == best.method == "exact"
+    assert score["labels"] == {int(i): int(c) for i, c in zip(graph.node_ids, best.labels)}
+    assert sorted(sum(score["modules"], [])) == sorted(graph.node_ids.tolist())
+    cut = clusterability(net, 2, n_shuffles=10, seed=0)
+    assert score["ncut"] == pytest.approx(cut.ncut)
+    assert score["clusterability_p"] == pytest.approx(cut.p)
+
+
+def test_score_network_circuit_is_undirected():
+    score = score_network(circuit(), n_shuffles=5, seed=0)
+    assert score["directed"] is False  # Kashtan & Alon: undirected Q
+    g = network_graph(circuit(), directed=False)
+    assert score["q"] == pytest.approx(maximize_q(g.adjacency, directed=False).q)
+
+
+def test_score_network_without_edges():
+    score = score_network(layered([]), n_shuffles=5)
+    assert score["q"] == 0.0 and score["n_nodes"] == 0
+    assert score["ncut"] is None and score["clusterability_p"] is None
