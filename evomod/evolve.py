@@ -213,9 +213,13 @@ class Evolution:
         return state
 
     def ranking(self, state: State) -> np.ndarray:
-        """Indices from best to worst: highest fitness, then cheapest, then first."""
+        """Indices from best to worst: highest fitness, then (only when cost is
+        selected on) cheapest, then first. Breaking PA's ties by cost would
+        report its sparsest, likeliest modular network: a bias, not a result."""
         fit = self.fitness(state.performance, state.cost, state.penalty)
-        return np.lexsort((np.arange(len(fit)), state.cost, -fit))
+        if "cost" in self.parts.objectives:
+            return np.lexsort((np.arange(len(fit)), state.cost, -fit))
+        return np.lexsort((np.arange(len(fit)), -fit))
 
     def best_index(self, state: State) -> int:
         return int(self.ranking(state)[0])
