@@ -1,4 +1,4 @@
-"""The ``evomod`` command line: run, resume, plot, score."""
+"""The ``evomod`` command line: run, resume, plot, score, baseline, sweep, report, adapt."""
 
 from __future__ import annotations
 
@@ -122,6 +122,10 @@ def main(argv=None) -> int:
     p.add_argument("--generations", type=int, default=300, help="generations of each Q_max evolution")
     p.add_argument("--population", type=int, default=100, help="population of each Q_max evolution")
     p.set_defaults(func=_baseline)
+    from evomod import adapt, report, sweep
+    sweep.add_command(sub)
+    report.add_command(sub)
+    adapt.add_command(sub)
     args = parser.parse_args(argv)
     try:
         args.func(args)

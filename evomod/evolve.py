@@ -6,7 +6,8 @@ them. Populations stay packed as arrays (``Genomes``), so evaluation,
 mutation and sorting run in compiled kernels, while DEAP provides the
 toolbox, ``Statistics``, ``Logbook`` and ``HallOfFame``.
 
-One generation of ``pnsga2`` (Clune et al. 2013): binary crowded tournaments
+Each generation first logs the population it starts from (scored under the
+generation's goal), then breeds. One generation of ``pnsga2`` (Clune et al. 2013): binary crowded tournaments
 pick parents, each parent gives one mutated offspring, parents and offspring
 are pooled, and NSGA-II with stochastic dominance keeps ``population`` of
 them. One generation of ``elitist`` (Kashtan & Alon 2005): the best ``elite``
@@ -170,6 +171,9 @@ class Evolution:
             if state.evaluated_for is None:
                 state.cost, state.penalty = self.structure(state.genomes)
             state.evaluated_for = key
+        # Row g describes the population entering generation g, scored under
+        # goal g, for both selection kinds: "first solved at g" means the same.
+        self._record(state, goal)
         if cfg.selection.kind == "pnsga2":
             if g == 0:
                 _, state.rank, state.crowding = tb.survivors(
@@ -188,9 +192,7 @@ class Evolution:
                 cfg.selection.cost_probability, cfg.population, self.rng)
             state.genomes = take(pool, keep)
             state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
-            self._record(state, goal)
         else:
-            self._record(state, goal)
             order = elite_order(self.fitness(state.performance, state.cost, state.penalty), self.rng)
             elite = order[: cfg.selection.elite]
             n_children = cfg.population - len(elite)

@@ -129,11 +129,12 @@ class RunDirectory:
 
     def save_results(self, evolution: Evolution, state: State) -> None:
         self.save_checkpoint(evolution, state)
-        write_json(self.path / "best.json", best_networks(evolution, state))
         buffer = io.BytesIO()
         np.savez_compressed(buffer, performance=state.performance, cost=state.cost,
                             **{f"genome_{k}": v for k, v in state.genomes.items()})
         atomic_write(self.path / "population.npz", buffer.getvalue())
+        # Written last: best.json marks a finished run.
+        write_json(self.path / "best.json", best_networks(evolution, state))
 
 
 def _progress(total: int, initial: int, quiet: bool):

@@ -1,0 +1,458 @@
+"""``evomod report DIR``: a sweep's treatments compared, as Clune et al. (2013) do.
+
+Per treatment and measure: the median over seeds with a 95 % percentile
+bootstrap CI (10,000 resamples, fixed seed, so a report is reproducible),
+and per pair of treatments a two-sided Mann–Whitney U test.
+
+Measures, from each finished run:
+
+* ``q``: the last logged Q (``log.csv`` column ``q``); a run that logged no Q
+  gets it computed from the best network in ``best.json`` with the run's own
+  ``modularity_directed`` / ``modularity_method``;
+* ``qm``: the last logged Qm, only when runs log a ``qm`` column;
+* ``ncut``: the n-cut logged with (or computed with) that Q; networks with no
+  edges have none and are left out;
+* ``performance``: ``best`` of the last log row;
+* ``connections``: ``connections`` of the last log row;
+* ``solve_GOAL`` (and ``solve_all_goals`` for schedules of several goals):
+  the generation at which the goal was first solved (``best.json``
+  ``first_solved``). Unsolved runs are right-censored: they count as +inf, so
+  ranks and medians stay correct, and ``solved`` says how many solved. A
+  median that is infinite means fewer than half the runs solved.
+
+Files written into DIR: ``report.csv``, ``tests.csv``, ``REPORT.md`` and
+``figures/`` (see :mod:`evomod.report_plots`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from evomod.errors import ConfigError
+
+RESAMPLES = 10_000
+LEVEL = 0.95
+BOOTSTRAP_SEED = 0
+BASE_MEASURES = ("q", "qm", "ncut", "performance", "connections")
+LABELS = {"q": "Q", "qm": "Qm", "ncut": "n-cut", "performance": "performance",
+          "connections": "connections"}
+# Stands in for +inf (a censored time) inside the bootstrap: finite, so
+# interpolating between it and a real value never yields nan, and so large
+# that any result it touches lands far above every real value.
+_CENSORED = 1e300
+
+
+# -- statistics ------------------------------------------------------------------
+
+def _as_finite(values) -> tuple[np.ndarray, bool]:
+    x = np.asarray(values, dtype=float).ravel()
+    if np.isnan(x).any():
+        raise ValueError("values contain nan; drop missing values first")
+    censored = bool(np.isinf(x).any())
+    if (x == -np.inf).any():
+        raise ValueError("-inf is not a censored time")
+    return np.where(np.isinf(x), _CENSORED, x), censored
+
+
+def _restore(value: float) -> float:
+    return math.inf if value > _CENSORED / 1e10 else float(value)
+
+
+def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL,
+                        seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """``(median, ci_low, ci_high)``: the sample median and its percentile bootstrap CI.
+
+    ``+inf`` marks a right-censored value (e.g. a run that never solved): it
+    sorts above every real value, and a median or bound that depends on it
+    is ``inf``. No values give nans.
+    """
+    x, _ = _as_finite(values)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    medians = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    return _restore(np.median(x)), _restore(low), _restore(high)
+
+
+def mann_whitney(a, b) -> tuple[float, float]:
+    """Two-sided Mann–Whitney U: ``(U of a, p)``; ``+inf`` values (censored) tie at the top."""
+    from scipy.stats import mannwhitneyu
+    x, _ = _as_finite(a)
+    y, _ = _as_finite(b)
+    if len(x) == 0 or len(y) == 0:
+        return math.nan, math.nan
+    result = mannwhitneyu(x, y, alternative="two-sided")
+    return float(result.statistic), float(result.pvalue)
+
+
+# -- collecting runs -------------------------------------------------------------
+
+@dataclass
+class RunSummary:
+    treatment: str
+    seed: int | None
+    path: Path
+    config: object
+    log: list[dict]
+    best: dict
+    values: dict[str, float] = field(default_factory=dict)
+
+
+def _last(rows, column):
+    for row in reversed(rows):
+        value = row.get(column)
+        if isinstance(value, float):
+            return value
+    return None
+
+
+def run_entries(directory) -> list[tuple[str, int | None, Path]]:
+    """``(treatment, seed, run dir)`` of every planned run of a sweep directory.
+
+    From ``sweep.json`` when there is one; otherwise every ``TREATMENT/RUN/``
+    below ``directory`` that holds a ``config.json``.
+    """
+    from evomod.runs import read_json
+    from evomod.sweep import PLAN_FILE
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError("DIR", f"{directory} is not a directory")
+    plan = directory / PLAN_FILE
+    if plan.exists():
+        data = read_json(plan, PLAN_FILE)
+        return [(r["treatment"], r.get("seed"), directory / r["dir"]) for r in data["runs"]]
+    entries = []
+    for saved in sorted(directory.glob("*/*/config.json")):
+        run = saved.parent
+        seed = read_json(saved, "config.json").get("seed")
+        entries.append((run.parent.name, seed, run))
+    if not entries:
+        raise ConfigError("DIR", f"{directory} holds no sweep.json and no TREATMENT/RUN/config.json")
+    return entries
+
+
+def schedule_goals(config) -> tuple[str, ...]:
+    from evomod.build import build_parts
+    return build_parts(config).schedule.distinct_goals()
+
+
+def summarise_run(treatment, seed, path, goals=None) -> RunSummary:
+    """Final measures of one finished run (see the module docstring)."""
+    from evomod import config as config_mod
+    from evomod.runs import read_json, read_log
+    cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
+    log = read_log(path)
+    best = read_json(path / "best.json", "best.json")
+    run = RunSummary(treatment, seed, Path(path), cfg, log, best)
+    values = run.values
+    q = _last(log, "q")
+    ncut = _last(log, "ncut")
+    if q is None and best.get("networks"):
+        from evomod.modularity.tracking import measure_network
+        measured = measure_network(best["networks"][0]["network"], cfg.modularity_directed,
+                                   cfg.modularity_method)
+        q, ncut = measured["q"], measured["ncut"]
+    values["q"] = q
+    values["qm"] = _last(log, "qm")
+    values["ncut"] = ncut
+    values["performance"] = log[-1]["best"] if log else None
+    values["connections"] = log[-1]["connections"] if log else None
+    goals = schedule_goals(cfg) if goals is None else goals
+    solved = best.get("first_solved", {})
+    for goal in goals:
+        values[f"solve_{goal}"] = float(solved[goal]) if goal in solved else math.inf
+    if len(goals) > 1:
+        values["solve_all_goals"] = (float(max(solved[g] for g in goals))
+                                     if all(g in solved for g in goals) else math.inf)
+    for key, value in values.items():
+        if value is not None and math.isnan(value):
+            values[key] = None
+    return run
+
+
+@dataclass
+class Collected:
+    directory: Path
+    treatments: list[str]
+    runs: dict[str, list[RunSummary]]
+    unfinished: dict[str, list[Path]]
+    measures: list[str]
+
+
+def collect(directory) -> Collected:
+    """Every finished run of the sweep in ``directory``, summarised; unfinished ones listed."""
+    from evomod import config as config_mod
+    from evomod.runs import read_json
+    directory = Path(directory)
+    entries = run_entries(directory)
+    treatments = list(dict.fromkeys(t for t, _, _ in entries))
+    runs = {t: [] for t in treatments}
+    unfinished = {t: [] for t in treatments}
+    goals_of: dict[str, tuple] = {}
+    for treatment, seed, path in entries:
+        if not (path / "best.json").exists():
+            unfinished[treatment].append(path)
+            continue
+        if treatment not in goals_of:
+            cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
+            goals_of[treatment] = schedule_goals(cfg)
+        runs[treatment].append(summarise_run(treatment, seed, path, goals_of[treatment]))
+    measures = []
+    for name in BASE_MEASURES:
+        if any(r.values.get(name) is not None for rs in runs.values() for r in rs):
+            measures.append(name)
+    for rs in runs.values():
+        for r in rs:
+            for name in r.values:
+                if name.startswith("solve_") and name != "solve_all_goals" and name not in measures:
+                    measures.append(name)
+    if any("solve_all_goals" in r.values for rs in runs.values() for r in rs):
+        measures.append("solve_all_goals")
+    return Collected(directory, treatments, runs, unfinished, measures)
+
+
+def measure_values(collected: Collected, treatment: str, measure: str) -> list[float]:
+    return [r.values[measure] for r in collected.runs[treatment]
+            if r.values.get(measure) is not None]
+
+
+def label(measure: str) -> str:
+    if measure == "solve_all_goals":
+        return "generations to solve all goals"
+    if measure.startswith("solve_"):
+        return f"generations to solve {measure[len('solve_'):]}"
+    return LABELS.get(measure, measure)
+
+
+# -- tables ----------------------------------------------------------------------
+
+def summary_rows(collected: Collected, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> list[dict]:
+    rows = []
+    for treatment in collected.treatments:
+        for measure in collected.measures:
+            values = measure_values(collected, treatment, measure)
+            median, low, high = bootstrap_median_ci(values, resamples=resamples, seed=seed)
+            row = {"treatment": treatment, "measure": measure, "n": len(values),
+                   "median": median, "ci_low": low, "ci_high": high, "solved": ""}
+            if measure.startswith("solve_"):
+                row["solved"] = sum(1 for v in values if math.isfinite(v))
+            rows.append(row)
+    return rows
+
+
+def pairwise_rows(collected: Collected) -> list[dict]:
+    rows = []
+    for measure in collected.measures:
+        for a, b in combinations(collected.treatments, 2):
+            xa = measure_values(collected, a, measure)
+            xb = measure_values(collected, b, measure)
+            u, p = mann_whitney(xa, xb)
+            rows.append({"measure": measure, "treatment_a": a, "treatment_b": b,
+                         "n_a": len(xa), "n_b": len(xb),
+                         "median_a": float(np.median(xa)) if xa else math.nan,
+                         "median_b": float(np.median(xb)) if xb else math.nan,
+                         "u": u, "p": p})
+    return rows
+
+
+def _csv(rows: list[dict], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.{digits}g}"
+
+
+def fmt_p(p: float) -> str:
+    if math.isnan(p):
+        return "–"
+    return f"{p:.2g}"
+
+
+def median_ci_text(row: dict) -> str:
+    # An infinite median means most runs never solved: its CI says nothing more.
+    median = row["median"]
+    if median is None or (isinstance(median, float) and math.isinf(median)):
+        return "not reached"
+    return f"{fmt(row['median'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+
+
+def markdown(collected: Collected, summary: list[dict], tests: list[dict],
+             figures: dict[str, list[Path]], adaptation: list[dict] | None = None) -> str:
+    d = collected.directory
+    lines = [f"# Sweep report: {d.name}", ""]
+    lines += ["Median over seeds [95 % percentile bootstrap CI, "
+              f"{RESAMPLES:,} resamples]; pairwise two-sided Mann–Whitney U tests.", ""]
+    lines += ["| treatment | finished runs | unfinished |", "|---|---|---|"]
+    for t in collected.treatments:
+        lines.append(f"| {t} | {len(collected.runs[t])} | {len(collected.unfinished[t])} |")
+    lines.append("")
+    by_key = {(r["treatment"], r["measure"]): r for r in summary}
+    lines += ["## Final values", ""]
+    header = "| treatment | " + " | ".join(label(m) for m in collected.measures) + " |"
+    lines += [header, "|---|" + "---|" * len(collected.measures)]
+    for t in collected.treatments:
+        cells = []
+        for m in collected.measures:
+            r = by_key[(t, m)]
+            if r["n"] == 0:
+                cells.append("–")
+                continue
+            cell = median_ci_text(r)
+            if m.startswith("solve_"):
+                cell += f" (solved {r['solved']}/{r['n']})"
+            cells.append(cell)
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines.append("")
+    if tests:
+        lines += ["## Pairwise tests", "", "| measure | treatments | medians | U | p |",
+                  "|---|---|---|---|---|"]
+        for r in tests:
+            lines.append(f"| {label(r['measure'])} | {r['treatment_a']} vs {r['treatment_b']} | "
+                         f"{fmt(r['median_a'])} vs {fmt(r['median_b'])} | {fmt(r['u'])} | {fmt_p(r['p'])} |")
+        lines.append("")
+    if adaptation:
+        lines += ["## Adaptation (generations to a perfect network after the goal change)", "",
+                  "| treatment | change | n | solved | median [95 % CI] |", "|---|---|---|---|---|"]
+        for r in adaptation:
+            lines.append(f"| {r['treatment']} | {r['goal_a']} → {r['goal_b']} | {r['n']} | {r['solved']} | "
+                         f"{median_ci_text(r)} |")
+        lines.append("")
+    if figures:
+        lines += ["## Figures", ""]
+        for title, paths in figures.items():
+            png = [p for p in paths if p.suffix == ".png"]
+            if png:
+                lines += [f"![{title}]({png[0].relative_to(d).as_posix()})", ""]
+    return "\n".join(lines)
+
+
+# -- the whole report ------------------------------------------------------------
+
+def best_run(runs: list[RunSummary]) -> RunSummary | None:
+    """The run whose best network performs best (cheaper, then earlier, on ties)."""
+    candidates = [r for r in runs if r.best.get("networks")]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (-r.best["networks"][0]["performance"],
+                                          r.best["networks"][0]["cost"], r.seed if r.seed is not None else 0))
+
+
+def find_adaptation(directory: Path, extra=()) -> list[Path]:
+    found = [Path(p) / "adapt.json" if Path(p).is_dir() else Path(p) for p in extra]
+    for p in found:
+        if not p.exists():
+            raise ConfigError("--adapt", f"{p} does not exist (expected an `evomod adapt` output)")
+    found += [p for p in sorted(directory.glob("*/adapt.json")) if p not in found]
+    return found
+
+
+def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool = True) -> dict[str, Path]:
+    """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
+    from evomod.runs import atomic_write, read_json
+    directory = Path(directory)
+    collected = collect(directory)
+    if not any(collected.runs.values()):
+        raise ConfigError("DIR", f"{directory} has no finished runs yet")
+    summary = summary_rows(collected, resamples=resamples)
+    tests = pairwise_rows(collected)
+    adaptation_results, adaptation_summary = [], []
+    for path in find_adaptation(directory, adapt):
+        data = read_json(path, "adapt.json")
+        adaptation_results += data.get("results", [])
+        adaptation_summary += data.get("summary", [])
+    drawn: dict[str, list[Path]] = {}
+    if figures:
+        drawn = draw_figures(collected, adaptation_results)
+    atomic_write(directory / "report.csv",
+                 _csv(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]))
+    atomic_write(directory / "tests.csv",
+                 _csv(tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b",
+                              "median_a", "median_b", "u", "p"]))
+    atomic_write(directory / "REPORT.md", markdown(collected, summary, tests, drawn, adaptation_summary))
+    return {"report": directory / "report.csv", "tests": directory / "tests.csv",
+            "markdown": directory / "REPORT.md", "figures": directory / "figures"}
+
+
+def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[Path]]:
+    from evomod import report_plots as rp
+    out = collected.directory / "figures"
+    logs = {t: [r.log for r in collected.runs[t]] for t in collected.treatments if collected.runs[t]}
+    drawn = {}
+    if "q" in collected.measures and any(_last(rows, "q") is not None for ls in logs.values() for rows in ls):
+        drawn["Q over generations"] = rp.plot_over_generations(
+            logs, "q", "Q of the best network", out / "q_over_generations")
+    drawn["performance over generations"] = rp.plot_over_generations(
+        logs, "best", "performance of the best network", out / "performance_over_generations")
+    if "q" in collected.measures:
+        finals = {t: measure_values(collected, t, "q") for t in collected.treatments}
+        drawn["final Q"] = rp.plot_distribution(finals, "final Q", out / "final_q")
+    for t in collected.treatments:
+        run = best_run(collected.runs[t])
+        if run is None:
+            continue
+        entry = run.best["networks"][0]
+        title = (f"{t}: best network (seed {run.seed}, performance {entry['performance']:.3g})")
+        drawn[f"best network, {t}"] = rp.plot_network(
+            entry["network"], out / f"network_{rp.safe_name(t)}", title=title,
+            directed=run.config.modularity_directed, method=run.config.modularity_method)
+    if adaptation_results:
+        drawn["adaptation"] = rp.plot_adaptation(adaptation_results, out / "adaptation")
+    return drawn
+
+
+# -- command line --------------------------------------------------------------
+
+def _command(args) -> None:
+    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures)
+    print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
+          f"figures: {paths['figures']})")
+
+
+def add_command(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("report", help="compare a sweep's treatments: medians, CIs, tests, figures",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dir", help="sweep directory (from `evomod sweep`)")
+    p.add_argument("--adapt", action="append", default=None, metavar="ADAPT_DIR",
+                   help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
+    p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.set_defaults(func=_command)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="evomod")
+    add_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        args.func(args)
+    except ConfigError as err:
+        print(f"evomod report: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

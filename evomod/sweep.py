@@ -1,0 +1,463 @@
+"""Sweeps: every treatment × every seed, one run directory each.
+
+A sweep file (TOML)::
+
+    seeds = 10                      # or a list: [1, 2, 3]
+    base = "../clune2013/pa.toml"   # relative to this file; or a [base] table
+    quick = {generations = 500, population = 200}   # applied with --quick
+
+    [treatments.PA.selection]
+    treatment = "PA"
+    [treatments."P&CC".selection]
+    treatment = "P&CC"
+
+    [dask]                          # optional: run on a dask.distributed cluster
+    scheduler = "tcp://host:8786"
+
+A ``[base]`` table may name a file too (``file = "pa.toml"``); the table's
+other keys then override that file. Overrides merge deeply: a treatment that
+sets ``selection.treatment`` keeps the base's other ``selection`` fields.
+
+Runs go to ``OUT/NAME/seed_S/``. Each task is one run and decides for itself
+what to do: a finished run is left alone, an interrupted one is resumed from
+its checkpoint, a missing one is started. A run's randomness comes only from
+its config and seed, so the results do not depend on how many workers ran
+the sweep, in what order, or how often it was killed and restarted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from evomod import config as config_mod
+from evomod.errors import ConfigError
+
+SWEEP_KEYS = ("seeds", "base", "treatments", "quick", "dask")
+PLAN_FILE = "sweep.json"
+CONNECT_TIMEOUT = "20s"
+# A treatment name becomes a directory name, and report tables show it.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.&+=@-]*$")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    treatment: str
+    seed: int
+    path: Path
+    config: Any  # evomod.config.Config
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.treatment}/seed_{self.seed}"
+
+
+@dataclass
+class Plan:
+    out: Path
+    seeds: tuple[int, ...]
+    treatments: tuple[str, ...]
+    runs: list[PlannedRun]
+    quick: bool = False
+    source: str | None = None
+    scheduler: str | None = None
+
+    def to_json(self) -> dict:
+        return {"format": 1, "sweep": self.source, "quick": self.quick,
+                "seeds": list(self.seeds), "treatments": list(self.treatments),
+                "runs": [{"treatment": r.treatment, "seed": r.seed, "dir": r.relpath,
+                          "config": r.config.to_dict()} for r in self.runs]}
+
+
+# -- reading a sweep -----------------------------------------------------------
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``; tables merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path, field_name: str) -> dict:
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise ConfigError(field_name, f"cannot read {path}: {err.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(field_name, f"{path} is not valid TOML: {err}") from None
+
+
+def _seeds(value) -> tuple[int, ...]:
+    if value is None:
+        raise ConfigError("seeds", "missing: give a list of seeds or a count (seeds = 10 means 1..10)")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ConfigError("seeds", f"a count of {value} seeds", ">= 1")
+        return tuple(range(1, value + 1))
+    if not isinstance(value, list) or not value:
+        raise ConfigError("seeds", f"must be a non-empty list of seeds or a count, got {value!r}")
+    for s in value:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ConfigError("seeds", f"{s!r} is not a seed", "integers >= 0")
+    if len(set(value)) != len(value):
+        raise ConfigError("seeds", f"{value} repeats a seed (two runs would share a directory)")
+    return tuple(value)
+
+
+def _base(value, root: Path) -> dict:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return _read_toml(root / value, "base")
+    if not isinstance(value, dict):
+        raise ConfigError("base", f"must be a config file name or a table, got {value!r}")
+    inline = dict(value)
+    file = inline.pop("file", None)
+    if file is None:
+        return inline
+    if not isinstance(file, str):
+        raise ConfigError("base.file", f"must be a file name, got {file!r}")
+    return deep_merge(_read_toml(root / file, "base.file"), inline)
+
+
+def _rename(err: ConfigError, prefix: str) -> ConfigError:
+    """The same error, its field placed under ``prefix``."""
+    text = str(err)
+    head = f"{err.field}: "
+    message = text[len(head):] if text.startswith(head) else text
+    # ConfigError appends the allowed values itself; keep them structured.
+    tail = str(ConfigError("", "", err.allowed))[2:] if err.allowed is not None else ""
+    if tail and message.endswith(tail):
+        message = message[: -len(tail)]
+    return ConfigError(f"{prefix}.{err.field}", message, err.allowed)
+
+
+def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
+           source: str | None = None) -> Plan:
+    """Validate a parsed sweep and expand it into one planned run per treatment and seed.
+
+    Every config is validated here, so a bad field stops the sweep before any
+    run starts. ``root`` is where a relative ``base`` file is looked up.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError("sweep", "must be a table")
+    for key in raw:
+        if key not in SWEEP_KEYS:
+            raise ConfigError(key, "unknown sweep field", SWEEP_KEYS)
+    root = Path(root) if root is not None else Path.cwd()
+    out = Path(out).absolute()
+    seeds = _seeds(raw.get("seeds"))
+    base = _base(raw.get("base"), root)
+    treatments = raw.get("treatments")
+    if not isinstance(treatments, dict) or not treatments:
+        raise ConfigError("treatments", "missing: add at least one [treatments.NAME] table "
+                          "(it may be empty to run the base as it is)")
+    overrides_quick = raw.get("quick") or {}
+    if not isinstance(overrides_quick, dict):
+        raise ConfigError("quick", f"must be a table of config overrides, got {overrides_quick!r}")
+    if quick and not overrides_quick:
+        raise ConfigError("--quick", "the sweep file has no quick = {...} overrides")
+    scheduler = None
+    if "dask" in raw:
+        dask = raw["dask"]
+        if not isinstance(dask, dict):
+            raise ConfigError("dask", f"must be a table, got {dask!r}")
+        for key in dask:
+            if key != "scheduler":
+                raise ConfigError(f"dask.{key}", "unknown field", ["scheduler"])
+        scheduler = dask.get("scheduler")
+        if scheduler is not None and not isinstance(scheduler, str):
+            raise ConfigError("dask.scheduler", f"must be an address string, got {scheduler!r}")
+
+    configs = {}
+    for name, over in treatments.items():
+        if not _NAME.match(name):
+            raise ConfigError(f"treatments.{name}", "a treatment name becomes a directory name",
+                              "letters, digits and _ . & + = @ - (not first)")
+        if not isinstance(over, dict):
+            raise ConfigError(f"treatments.{name}", f"must be a table of config overrides, got {over!r}")
+        if "seed" in over:
+            raise ConfigError(f"treatments.{name}.seed", "the sweep's seeds set every run's seed")
+        merged = deep_merge(base, over)
+        if quick:
+            merged = deep_merge(merged, overrides_quick)
+        configs[name] = merged
+
+    runs = []
+    # Seed-major order: a sweep stopped half-way has every treatment at the first seeds.
+    for seed in seeds:
+        for name, merged in configs.items():
+            try:
+                cfg = config_mod.from_dict(merged, seed=seed)
+            except ConfigError as err:
+                raise _rename(err, f"treatments.{name}") from None
+            runs.append(PlannedRun(name, seed, out / name / f"seed_{seed}", cfg))
+    return Plan(out, seeds, tuple(configs), runs, quick, source, scheduler)
+
+
+def plan_sweep(path, out, quick: bool = False) -> Plan:
+    path = Path(path)
+    raw = _read_toml(path, "sweep")
+    return expand(raw, out, root=path.parent, quick=quick, source=str(path))
+
+
+# -- one run -------------------------------------------------------------------
+
+def run_status(path) -> str:
+    """``"finished"``, ``"interrupted"`` (resumable) or ``"new"``."""
+    path = Path(path)
+    # population.npz is written after best.json, so both mark a finished run.
+    if (path / "best.json").exists() and (path / "population.npz").exists():
+        return "finished"
+    if (path / "checkpoint.pkl").exists():
+        return "interrupted"
+    return "new"
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    # atomic_write's temporaries outlive a SIGKILL; nothing else writes here
+    # while this task owns the run.
+    if path.is_dir():
+        for tmp in path.glob(".*.tmp"):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def run_one(path: str, config: dict) -> dict:
+    """The task: finish the run in ``path`` whatever state it is in."""
+    from evomod import runs
+    path = Path(path)
+    status = run_status(path)
+    if status == "finished":
+        best = runs.read_json(path / "best.json", "best.json")
+        return {"dir": str(path), "status": "skipped", "generation": best["generation"],
+                "first_solved": best["first_solved"]}
+    _remove_stale_temporaries(path)
+    if status == "interrupted":
+        state = runs.resume(path, quiet=True)
+    else:
+        state = runs.start(config_mod.from_dict(config), path, quiet=True)
+    return {"dir": str(path), "status": "resumed" if status == "interrupted" else "started",
+            "generation": state.generation, "first_solved": dict(state.first_solved)}
+
+
+# -- executing tasks -------------------------------------------------------------
+
+@dataclass
+class Job:
+    key: str
+    args: tuple
+
+
+@dataclass
+class Outcome:
+    key: str
+    result: Any = None
+    error: str | None = None
+
+
+def _progress_bar(total: int, initial: int, unit: str, enabled: bool | None):
+    from tqdm import tqdm
+    if enabled is None:
+        enabled = sys.stderr.isatty() and not os.environ.get("CI")
+    return tqdm(total=total, initial=initial, unit=unit, disable=not enabled, dynamic_ncols=True)
+
+
+def _connect(address: str):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler", "needs dask.distributed (pip install 'evomod[dask]')") from None
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ConfigError("--scheduler", f"cannot connect to {address}: {err}") from None
+
+
+def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
+            scheduler: str | None = None, progress: bool | None = None, unit: str = "run",
+            done_before: int = 0, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Run ``fn(*job.args)`` for every job and return the outcomes in job order.
+
+    In this process when ``workers == 1``; in a local process pool otherwise;
+    on a dask.distributed cluster when ``scheduler`` is an address (``fn``
+    must then be importable by the cluster's workers). A failing job does not
+    stop the others: its traceback is kept in ``Outcome.error``.
+    ``progress=None`` shows a bar only on a terminal outside CI.
+    """
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers < 1:
+        raise ConfigError("--workers", f"{workers} workers", ">= 1")
+    outcomes: dict[str, Outcome] = {}
+    bar = _progress_bar(done_before + len(jobs), done_before, unit, progress)
+
+    def finish(outcome: Outcome) -> None:
+        outcomes[outcome.key] = outcome
+        bar.update(1)
+        if on_done is not None:
+            on_done(outcome)
+
+    try:
+        if not jobs:
+            pass
+        elif scheduler:
+            _execute_dask(fn, jobs, scheduler, finish)
+        elif workers == 1:
+            for job in jobs:
+                try:
+                    finish(Outcome(job.key, fn(*job.args)))
+                except Exception:
+                    finish(Outcome(job.key, error=traceback.format_exc()))
+        else:
+            _execute_pool(fn, jobs, workers, finish)
+    finally:
+        bar.close()
+    return [outcomes[job.key] for job in jobs]
+
+
+def _execute_pool(fn, jobs, workers, finish) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    # spawn, not fork: numba and tqdm may hold threads in this process.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+        futures = {pool.submit(fn, *job.args): job.key for job in jobs}
+        for future in as_completed(futures):
+            try:
+                finish(Outcome(futures[future], future.result()))
+            except Exception:
+                finish(Outcome(futures[future], error=traceback.format_exc()))
+
+
+def _execute_dask(fn, jobs, address, finish) -> None:
+    from dask.distributed import as_completed
+    import uuid
+    client = _connect(address)
+    # A fresh token per sweep: the scheduler may still remember an earlier
+    # sweep's finished task under the same key and hand back its old result.
+    token = uuid.uuid4().hex[:12]
+    try:
+        # pure=False: a task is an action on a directory, never a cached value.
+        futures = {client.submit(fn, *job.args, pure=False, key=f"evomod-{job.key}-{token}"): job.key
+                   for job in jobs}
+        for future in as_completed(list(futures)):
+            try:
+                finish(Outcome(futures[future], future.result()))
+            except Exception:
+                finish(Outcome(futures[future], error=traceback.format_exc()))
+    finally:
+        client.close()
+
+
+# -- a whole sweep -------------------------------------------------------------
+
+def _check_existing(plan: Plan) -> None:
+    """A run directory left by another sweep must not be resumed as this one's."""
+    from evomod.runs import read_json
+    for run in plan.runs:
+        saved = run.path / "config.json"
+        if saved.exists():
+            planned = json.loads(json.dumps(run.config.to_dict()))
+            if read_json(saved, "config.json") != planned:
+                raise ConfigError("--out", f"{run.path} holds a run with a different config "
+                                  "(another sweep, or --quick changed); choose another --out")
+
+
+@dataclass
+class SweepResult:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+    already_finished: int = 0
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is not None]
+
+
+def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = None,
+             progress: bool | None = None) -> SweepResult:
+    from evomod.runs import write_json
+    _check_existing(plan)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    for tmp in plan.out.glob(f".{PLAN_FILE}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+    write_json(plan.out / PLAN_FILE, plan.to_json())
+    pending = [r for r in plan.runs if run_status(r.path) != "finished"]
+    jobs = [Job(r.relpath, (str(r.path), r.config.to_dict())) for r in pending]
+    outcomes = execute(run_one, jobs, workers=workers, scheduler=scheduler or plan.scheduler,
+                       progress=progress, unit="run", done_before=len(plan.runs) - len(pending))
+    return SweepResult(plan, outcomes, len(plan.runs) - len(pending))
+
+
+def run_sweep(path, out, workers: int | None = None, scheduler: str | None = None,
+              quick: bool = False, progress: bool | None = None) -> SweepResult:
+    """Plan the sweep in ``path`` into ``out`` and bring every run to its end."""
+    return run_plan(plan_sweep(path, out, quick=quick), workers=workers, scheduler=scheduler,
+                    progress=progress)
+
+
+# -- command line --------------------------------------------------------------
+
+def _command(args) -> None:
+    result = run_sweep(args.sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+                       quick=args.quick)
+    counts = {}
+    for outcome in result.outcomes:
+        status = "failed" if outcome.error else outcome.result["status"]
+        counts[status] = counts.get(status, 0) + 1
+    for outcome in result.failed:
+        print(f"{outcome.key} failed:\n{outcome.error}", file=sys.stderr)
+    parts = [f"{result.already_finished} already finished"] + \
+        [f"{n} {status}" for status, n in sorted(counts.items())]
+    print(f"{result.plan.out}: {len(result.plan.runs)} runs ({', '.join(parts)})")
+    if result.failed:
+        print(f"{len(result.failed)} run(s) failed; run the sweep again to retry them "
+              "(finished runs are kept)", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def add_command(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("sweep", help="run every treatment of a sweep file for every seed",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sweep", help="sweep TOML file")
+    p.add_argument("--out", required=True, help="sweep directory (runs go to OUT/TREATMENT/seed_S)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: the number of CPUs)")
+    p.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address (overrides the file's [dask] scheduler)")
+    p.add_argument("--quick", action="store_true", help="apply the sweep file's quick overrides")
+    p.set_defaults(func=_command)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="evomod")
+    add_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sweep", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        args.func(args)
+    except ConfigError as err:
+        print(f"evomod sweep: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+import argparse
+import csv
+import json
+import math
+
+import pytest
+
+from evomod import adapt
+from evomod import config as config_mod
+from evomod.errors import ConfigError
+from evomod.evolve import Evolution
+from evomod.runs import write_json
+
+G1_PAIRS = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
+
+
+def circuit(pairs, output=13):
+    return {"kind": "circuit", "inputs": [0, 1, 2, 3],
+            "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs)], "outputs": [output]}
+
+
+# Kashtan & Alon's G1 = (X xor Y) and (Z xor W) from two 4-NAND XORs and an
+# AND, with four spare gates.
+G1 = circuit(G1_PAIRS + [(0, 1)] * 4)
+# The same, its spare gates already wired as NOT, NOT, NAND of the XORs: an
+# OR module one output mutation away, so G2 is reached in a few generations.
+G1_WITH_OR = circuit(G1_PAIRS + [(7, 7), (11, 11), (14, 15), (0, 1)])
+# Output on a spare gate: not perfect on G1.
+BROKEN = circuit(G1_PAIRS + [(0, 1)] * 4, output=14)
+
+
+def make_run(directory, network, goal="G1", seed=4, **overrides):
+    raw = {"model": {"kind": "circuit"}, "seed": seed, **overrides}
+    directory.mkdir(parents=True)
+    write_json(directory / "config.json", config_mod.from_dict(raw).to_dict())
+    write_json(directory / "best.json", {"generation": 100, "goal": goal, "first_solved": {goal: 50},
+                                         "networks": [{"fitness": 1.0, "performance": 1.0, "cost": 0.0,
+                                                       "network": network}]})
+    return directory
+
+
+def as_saved(data):
+    # summary_exact (with inf) is returned for callers; JSON has no inf.
+    return {k: v for k, v in data.items() if k != "summary_exact"}
+
+
+# -- speedup ---------------------------------------------------------------------
+
+def test_speedup_is_the_ratio_of_medians():
+    assert adapt.speedup([10, 20, 30], [2, 4, 6]) == 5.0
+    assert adapt.speedup([100, 300], [10, 30, 50]) == pytest.approx(200 / 30)
+    assert adapt.speedup([5, 5], [5]) == 1.0
+    assert adapt.speedup([1, math.inf, math.inf], [2]) == math.inf
+    assert adapt.speedup([3], [0, 0, 1]) == math.inf
+    assert math.isnan(adapt.speedup([0], [0]))
+    with pytest.raises(ValueError):
+        adapt.speedup([], [1])
+    with pytest.raises(ValueError):
+        adapt.speedup([math.nan], [1])
+
+
+# -- one adaptation ----------------------------------------------------------------
+
+def test_adaptation_config_keeps_the_run_but_fixes_the_goal():
+    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 9,
+                                "schedule": {"kind": "alternating", "goals": ["G1", "G2"]},
+                                "selection": {"treatment": "P&CC"}, "cost": {"kind": "count", "weight": 0.01}})
+    raw = adapt.adaptation_config(cfg, "G2", 77, 60)
+    adapted = config_mod.from_dict(raw)
+    assert adapted.schedule.kind == "fixed" and adapted.schedule.goals == ("G2",)
+    assert adapted.generations == 77 and adapted.stop_when == "current_goal"
+    assert adapted.selection.treatment == "P&CC" and adapted.cost.kind == "count" and adapted.seed == 9
+    assert adapted.population == 60 and adapted.selection.elite == 18  # 300 of 1000 -> 18 of 60
+    assert config_mod.from_dict(adapt.adaptation_config(cfg, "G2", 5)).population == 1000
+
+
+def test_network_already_perfect_on_the_new_goal_needs_no_generations():
+    raw = adapt.adaptation_config(config_mod.from_dict({"model": {"kind": "circuit"}}), "G1", 30, 60)
+    result = adapt.adapt_network(raw, G1, "G1", "G1")
+    assert result["generations"] == 0 and result["solved"] and result["network"] == G1
+
+
+def test_g1_circuit_adapts_to_g2_deterministically():
+    raw = adapt.adaptation_config(config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 4}), "G2", 30, 60)
+    first = adapt.adapt_network(raw, G1, "G1", "G2")
+    assert first["generations"] > 0 and first["cap"] == 30 and first["population"] == 60
+    assert first["solved"] == (first["generations"] < 30)
+    assert adapt.adapt_network(raw, G1, "G1", "G2") == first
+
+
+@pytest.mark.parametrize("selection, generations", [({}, 4), ({"kind": "pnsga2", "treatment": "PA"}, 1)])
+def test_prewired_circuit_reaches_g2(selection, generations):
+    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 4, "selection": selection})
+    raw = adapt.adaptation_config(cfg, "G2", 30, 60)
+    result = adapt.adapt_network(raw, G1_WITH_OR, "G1", "G2")
+    assert result["solved"] and result["generations"] == generations
+    evolution = Evolution(config_mod.from_dict(raw))
+    genome = evolution.parts.model.from_json(result["network"])
+    assert evolution.evaluate(genome, "G2", None)[0] == 1.0
+
+
+# -- whole experiments --------------------------------------------------------------
+
+def test_run_adaptation_writes_results_and_skips_imperfect_networks(tmp_path):
+    good = make_run(tmp_path / "good", G1_WITH_OR)
+    bad = make_run(tmp_path / "bad", BROKEN)
+    data = adapt.run_adaptation([good, bad], "G2", tmp_path / "out", cap=30, population=60, progress=False)
+    (result,) = data["results"]
+    assert result["source"] == str(good) and result["treatment"] == "PA"
+    assert (result["goal_a"], result["goal_b"], result["generations"], result["solved"]) == ("G1", "G2", 4, True)
+    (skipped,) = data["skipped"]
+    assert skipped["source"] == str(bad) and "not perfect on G1" in skipped["reason"]
+    saved = json.loads((tmp_path / "out" / "adapt.json").read_text())
+    assert saved == json.loads(json.dumps(as_saved(data)))
+    with open(tmp_path / "out" / "adapt.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows == [{"source": str(good), "treatment": "PA", "seed": "4", "goal_a": "G1", "goal_b": "G2",
+                     "generations": "4", "solved": "True", "cap": "30", "population": "60"}]
+    assert (tmp_path / "out" / "adaptation.png").exists() and (tmp_path / "out" / "adaptation.svg").exists()
+
+
+def test_sweep_directory_stands_for_its_runs_and_names_treatments(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    plan = []
+    for treatment, network, seeds in (("FG", G1, (4, 5)), ("MVG", G1_WITH_OR, (4, 3))):
+        for seed in seeds:
+            make_run(sweep_dir / treatment / f"seed_{seed}", network, seed=seed)
+            plan.append({"treatment": treatment, "seed": seed, "dir": f"{treatment}/seed_{seed}"})
+    write_json(sweep_dir / "sweep.json", {"format": 1, "runs": plan})
+    data = adapt.run_adaptation([sweep_dir], "G2", tmp_path / "out", cap=10, population=60, progress=False)
+    assert [r["treatment"] for r in data["results"]] == ["FG", "FG", "MVG", "MVG"]
+    summary = {row["treatment"]: row for row in data["summary"]}
+    assert summary["MVG"]["n"] == 2 and summary["MVG"]["solved"] == 2
+    assert summary["MVG"]["median"] == 3.0  # seeds 4 and 3 need 4 and 2 generations
+    assert summary["FG"]["solved"] == 0 and summary["FG"]["median"] is None  # censored: no finite median
+    exact = {row["treatment"]: row for row in data["summary_exact"]}
+    assert exact["FG"]["median"] == math.inf
+    # A run named directly still gets its sweep treatment.
+    one = adapt.run_adaptation([sweep_dir / "MVG" / "seed_3"], "G2", tmp_path / "one", cap=10,
+                               population=60, progress=False, figure=False)
+    assert one["results"][0]["treatment"] == "MVG" and one["results"][0]["generations"] == 2
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"to": "G7"}, "--to"),
+    ({"goal_from": "nope"}, "--from"),
+    ({"cap": 0}, "--cap"),
+    ({"population": 1}, "--population"),
+])
+def test_bad_arguments_name_the_field(tmp_path, kwargs, field):
+    run = make_run(tmp_path / "run", G1)
+    args = {"to": "G2", "cap": 5, "population": 20, **kwargs}
+    with pytest.raises(ConfigError) as err:
+        adapt.run_adaptation([run], out=tmp_path / "out", progress=False, **args)
+    assert err.value.field == field
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_or_unfinished_run_dirs(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        adapt.run_adaptation([tmp_path / "absent"], "G2", tmp_path / "out")
+    assert err.value.field == "RUN_DIRS"
+    (tmp_path / "half").mkdir()
+    write_json(tmp_path / "half" / "config.json", {})
+    with pytest.raises(ConfigError) as err:
+        adapt.run_adaptation([tmp_path / "half"], "G2", tmp_path / "out")
+    assert err.value.field == "RUN_DIRS" and "best.json" in str(err.value)
+
+
+def test_command_line(tmp_path, capsys):
+    run = make_run(tmp_path / "run", G1_WITH_OR)
+    broken = make_run(tmp_path / "broken", BROKEN)
+    parser = argparse.ArgumentParser(prog="evomod")
+    adapt.add_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["adapt", str(run), str(broken), "--to", "G2", "--out", str(tmp_path / "out"),
+                              "--cap", "30", "--population", "60", "--workers", "1"])
+    assert (args.cap, args.population, args.goal_from) == (30, 60, None)
+    args.func(args)
+    captured = capsys.readouterr()
+    assert "PA: G1 -> G2: median [95 % CI] 4 [4, 4] generations (1/1 solved within 30)" in captured.out
+    assert f"skipped {broken}" in captured.err
+    assert adapt.main([str(run), "--to", "G9", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--to" in err and "Traceback" not in err
+
+
+def test_real_layered_run_that_is_not_perfect_is_skipped(tmp_path, small_config):
+    from evomod import runs
+    runs.start(small_config(generations=3, population=20, log_modularity_every=0), tmp_path / "run", quiet=True)
+    data = adapt.run_adaptation([tmp_path / "run"], "or", tmp_path / "out", cap=5, progress=False)
+    assert data["results"] == [] and "not perfect on and" in data["skipped"][0]["reason"]
+    assert (tmp_path / "out" / "adapt.csv").read_text().strip() == ",".join(adapt.CSV_COLUMNS)
