@@ -4,7 +4,7 @@ A sweep file (TOML)::
 
     seeds = 10                      # or a list: [1, 2, 3]
     base = "../clune2013/pa.toml"   # relative to this file; or a [base] table
-    quick = {generations = 500, population = 200}   # applied with --quick
+    quick = {generations = 500, seeds = 3}   # applied with --quick (seeds too)
 
     [treatments.PA.selection]
     treatment = "PA"
@@ -171,6 +171,11 @@ def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
         raise ConfigError("quick", f"must be a table of config overrides, got {overrides_quick!r}")
     if quick and not overrides_quick:
         raise ConfigError("--quick", "the sweep file has no quick = {...} overrides")
+    # quick may also shrink the seed list; everything else in it is config.
+    overrides_quick = dict(overrides_quick)
+    quick_seeds = overrides_quick.pop("seeds", None)
+    if quick and quick_seeds is not None:
+        seeds = _seeds(quick_seeds)
     scheduler = None
     if "dask" in raw:
         dask = raw["dask"]
@@ -220,7 +225,7 @@ def plan_sweep(path, out, quick: bool = False) -> Plan:
 def run_status(path) -> str:
     """``"finished"``, ``"interrupted"`` (resumable) or ``"new"``."""
     path = Path(path)
-    # population.npz is written after best.json, so both mark a finished run.
+    # best.json is written last (after population.npz): both mark a finished run.
     if (path / "best.json").exists() and (path / "population.npz").exists():
         return "finished"
     if (path / "checkpoint.pkl").exists():

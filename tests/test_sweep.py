@@ -327,3 +327,12 @@ def test_add_command_registers_sweep(tmp_path, sweep_file, capsys):
     assert "6 runs" in capsys.readouterr().out
     assert all(json.loads((tmp_path / "q" / r["dir"] / "config.json").read_text())["generations"] == 8
                for r in json.loads((tmp_path / "q" / "sweep.json").read_text())["runs"])
+
+
+def test_quick_can_shrink_the_seed_list(tmp_path):
+    raw = {"seeds": 50, "treatments": {"A": {}}, "quick": {"seeds": 2, "generations": 3}}
+    full = sweep.expand(raw, tmp_path)
+    quick = sweep.expand(raw, tmp_path, quick=True)
+    assert len(full.runs) == 50 and full.runs[0].config.generations == 25000
+    assert [r.seed for r in quick.runs] == [1, 2]
+    assert all(r.config.generations == 3 for r in quick.runs)
