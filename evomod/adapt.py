@@ -210,7 +210,8 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
     """Adapt every run in ``run_dirs`` to goal ``to``; write and return ``adapt.json``'s content."""
     from evomod import config as config_mod
     from evomod.build import build_parts
-    from evomod.runs import atomic_write, read_json, write_json
+    from evomod.atomic import atomic_write
+    from evomod.runs import read_json, write_json
     from evomod.sweep import Job, execute
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ConfigError("--cap", f"{cap!r} generations", ">= 1")
@@ -298,17 +299,6 @@ def add_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="evomod")
-    add_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["adapt", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        args.func(args)
-    except ConfigError as err:
-        print(f"evomod adapt: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from evomod.cli import main
+    sys.exit(main(["adapt", *sys.argv[1:]]))

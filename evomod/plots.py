@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evomod.runs import atomic_write, read_log  # noqa: E402
+from evomod.atomic import atomic_write  # noqa: E402
+from evomod.runs import read_log  # noqa: E402
 
 
 def goal_switches(rows) -> list[tuple[float, str]]:

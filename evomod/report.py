@@ -371,7 +371,8 @@ def find_adaptation(directory: Path, extra=()) -> list[Path]:
 
 def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool = True) -> dict[str, Path]:
     """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
-    from evomod.runs import atomic_write, read_json
+    from evomod.atomic import atomic_write
+    from evomod.runs import read_json
     directory = Path(directory)
     collected = collect(directory)
     if not any(collected.runs.values()):
@@ -442,17 +443,6 @@ def add_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="evomod")
-    add_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        args.func(args)
-    except ConfigError as err:
-        print(f"evomod report: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from evomod.cli import main
+    sys.exit(main(["report", *sys.argv[1:]]))

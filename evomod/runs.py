@@ -21,33 +21,16 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from evomod import config as config_mod
+from evomod.atomic import atomic_write
 from evomod.errors import ConfigError
 from evomod.evolve import LOG_FIELDS, Evolution, State
 
 CHECKPOINT = "checkpoint.pkl"
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_json(path: Path, obj) -> None:

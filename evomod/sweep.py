@@ -452,17 +452,6 @@ def add_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="evomod")
-    add_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sweep", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        args.func(args)
-    except ConfigError as err:
-        print(f"evomod sweep: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from evomod.cli import main
+    sys.exit(main(["sweep", *sys.argv[1:]]))

@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from evomod import cli
 from evomod import adapt
 from evomod import config as config_mod
 from evomod.errors import ConfigError
@@ -179,7 +180,7 @@ def test_command_line(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "PA: G1 -> G2: median [95 % CI] 4 [4, 4] generations (1/1 solved within 30)" in captured.out
     assert f"skipped {broken}" in captured.err
-    assert adapt.main([str(run), "--to", "G9", "--out", str(tmp_path / "x")]) == 2
+    assert cli.main(["adapt", str(run), "--to", "G9", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "--to" in err and "Traceback" not in err
 

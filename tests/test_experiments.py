@@ -13,7 +13,11 @@ from evomod.errors import ConfigError
 from evomod.evolve import Evolution
 from evomod.runs import read_log
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "experiments").rglob("*.toml"))
+import tomllib
+
+TOMLS = sorted((Path(__file__).resolve().parents[1] / "experiments").rglob("*.toml"))
+SWEEPS = [p for p in TOMLS if "treatments" in tomllib.loads(p.read_text())]
+CONFIGS = [p for p in TOMLS if p not in SWEEPS]
 
 
 def shrink(config, generations=4, population=40):
@@ -161,3 +165,13 @@ def test_circuit_cost_as_a_penalty_lowers_fitness():
     evolution.run(state, 2)
     fit = evolution.fitness(state.performance, state.cost, state.penalty)
     assert np.allclose(fit, state.performance - state.penalty - 0.01 * state.cost)
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_sweep_expands_in_both_modes(tmp_path, path):
+    from evomod import sweep
+    full = sweep.plan_sweep(path, tmp_path)
+    quick = sweep.plan_sweep(path, tmp_path, quick=True)
+    assert len(quick.runs) < len(full.runs)
+    assert max(r.config.generations for r in quick.runs) <= max(r.config.generations for r in full.runs)
+    assert (path.parent / "README.md").exists()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
+from evomod import cli
 from evomod import report, report_plots, sweep
 from evomod.errors import ConfigError
 from evomod.modularity.tracking import measure_network
@@ -213,7 +214,7 @@ def test_report_errors_name_the_field(tmp_path, capsys):
         report.write_report(tmp_path / "absent")
     assert err.value.field == "DIR"
     (tmp_path / "empty").mkdir()
-    assert report.main([str(tmp_path / "empty")]) == 2
+    assert cli.main(["report", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert "DIR" in err and "Traceback" not in err
 

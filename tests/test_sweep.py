@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evomod import cli
 from evomod import runs, sweep
 from evomod.errors import ConfigError
 
@@ -174,12 +175,12 @@ def test_bad_treatment_fails_before_anything_runs(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("seeds = 2\n[base]\ngenerations = 3\npopulation = 10\n"
                    "[treatments.good]\n[treatments.bad.cost]\nkind = 'nope'\n")
-    assert sweep.main([str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert cli.main(["sweep", str(bad), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "treatments.bad.cost.kind" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
     (tmp_path / "syntax.toml").write_text("seeds = [1\n")
-    assert sweep.main([str(tmp_path / "syntax.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert cli.main(["sweep", str(tmp_path / "syntax.toml"), "--out", str(tmp_path / "out")]) == 2
     assert "not valid TOML" in capsys.readouterr().err
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from evomod.errors import ConfigError
 from evomod.kernels import layered as kernel
-from evomod.models.base import Genomes, NetworkModel
+from evomod.models.base import NetworkModel
 
 CLUNE_X = {8: np.arange(8) - 3.5, 4: np.array([-2.0, -1.0, 1.0, 2.0]),
            2: np.array([-1.0, 1.0]), 1: np.array([0.0])}

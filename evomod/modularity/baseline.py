@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from evomod.atomic import atomic_write
 from evomod.errors import ConfigError
 from evomod.modularity._swap import randomize
 from evomod.modularity._validate import as_adjacency, positive_int, rng_from
@@ -204,17 +203,7 @@ class BaselineCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         data = {"kind": kind, "size_key": _size_key(size_key), "params": _jsonable(params),
                 "baseline": baseline.to_dict()}
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, json.dumps(data, indent=1))
         return path
 
     def get_or_compute(self, kind: str, size_key, compute: Callable[[], Baseline],
