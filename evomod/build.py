@@ -52,12 +52,7 @@ def _circuit(spec, task):
 
 def _threshold(spec, task):
     from evomod.models.threshold import ThresholdModel
-    layers = tuple(spec.layers)
-    if len(layers) < 2 or layers[0] != task.n_inputs or layers[-1] != task.n_outputs:
-        raise ConfigError("model.layers",
-                          f"{list(layers)} does not fit task {task.name!r}: it has "
-                          f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
-                          f"[{task.n_inputs}, ..., {task.n_outputs}]")
+    layers = _fitting_layers(spec, task)
     if spec.threshold_min > spec.threshold_max:
         raise ConfigError("model.threshold_min", f"range {spec.threshold_min}..{spec.threshold_max} is empty",
                           "threshold_min <= threshold_max")
@@ -72,8 +67,8 @@ def _threshold(spec, task):
 _EXTRA_MODELS: dict = {"circuit": _circuit, "threshold": _threshold}
 
 
-def _layered(spec, task):
-    from evomod.models.layered import LayeredModel
+def _fitting_layers(spec, task) -> tuple[int, ...]:
+    """The model's layer widths, checked against the task's inputs and outputs."""
     layers = tuple(spec.layers)
     if len(layers) < 2 or any(w < 1 for w in layers):
         raise ConfigError("model.layers", f"{list(layers)} needs at least two layers of positive width")
@@ -82,6 +77,12 @@ def _layered(spec, task):
                           f"{list(layers)} does not fit task {task.name!r}: it has "
                           f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
                           f"[{task.n_inputs}, ..., {task.n_outputs}]")
+    return layers
+
+
+def _layered(spec, task):
+    from evomod.models.layered import LayeredModel
+    layers = _fitting_layers(spec, task)
     if 0 in spec.weights:
         raise ConfigError("model.weights", "0 is not allowed (a zero weight marks an absent connection)",
                           "non-zero integers in -127..127")
