@@ -72,18 +72,36 @@ def compute_baselines(config, cache_dir, samples=1000, runs=5, generations=300,
     return {"Q_rand": q_rand, "Q_max": q_max}
 
 
-def attach_qm(result: dict, network: dict, cache_dir) -> dict:
-    """Add Qm to a ``score_network`` result when both baselines are cached."""
+def cached_baselines(network: dict, directed: bool, method: str, cache_dir):
+    """``(Q_rand, Q_max)`` for this network's model and size, or ``None`` when either is missing."""
     cache = BaselineCache(Path(cache_dir))
     kind, key = network.get("kind"), size_key(network)
-    params = _params(result["directed"], result["method"])
+    params = _params(directed, method)
     q_rand = cache.get(f"{kind}.rand", key, params)
     q_max = cache.get(f"{kind}.max", key, params)
-    if q_rand is None or q_max is None:
+    return None if q_rand is None or q_max is None else (q_rand, q_max)
+
+
+def qm_of_network(network: dict, directed: bool, method: str, cache_dir) -> float | None:
+    """Qm of a network, measured as runs log Q, or None without cached baselines."""
+    from evomod.modularity.tracking import measure_network
+    found = cached_baselines(network, directed, method, cache_dir)
+    if found is None:
+        return None
+    q_rand, q_max = found
+    return float(qm(measure_network(network, directed, method)["q"], q_rand.mean, q_max.mean))
+
+
+def attach_qm(result: dict, network: dict, cache_dir) -> dict:
+    """Add Qm to a ``score_network`` result when both baselines are cached."""
+    kind, key = network.get("kind"), size_key(network)
+    found = cached_baselines(network, result["directed"], result["method"], cache_dir)
+    if found is None:
         result["qm"] = None
         result["qm_note"] = (f"no baselines for {kind} {key} with method {result['method']!r} in "
                              f"{cache_dir}/ (compute them with `evomod baseline CONFIG`)")
         return result
+    q_rand, q_max = found
     result.update(qm=float(qm(result["q"], q_rand.mean, q_max.mean)),
                   q_rand=q_rand.mean, q_rand_sem=q_rand.sem, q_rand_n=q_rand.n,
                   q_max=q_max.mean, q_max_sem=q_max.sem, q_max_n=q_max.n)

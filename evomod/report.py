@@ -9,7 +9,10 @@ Measures, from each finished run:
 * ``q``: the last logged Q (``log.csv`` column ``q``); a run that logged no Q
   gets it computed from the best network in ``best.json`` with the run's own
   ``modularity_directed`` / ``modularity_method``;
-* ``qm``: the last logged Qm, only when runs log a ``qm`` column;
+* ``qm``: the last logged Qm when runs log one; otherwise Qm of the best
+  network in ``best.json`` when the baseline cache (``--baselines``, filled by
+  ``evomod baseline``) holds Q_rand and Q_max for its model, size and Q
+  settings;
 * ``ncut``: the n-cut logged with (or computed with) that Q; networks with no
   edges have none and are left out;
 * ``performance``: ``best`` of the last log row;
@@ -147,7 +150,7 @@ def schedule_goals(config) -> tuple[str, ...]:
     return build_parts(config).schedule.distinct_goals()
 
 
-def summarise_run(treatment, seed, path, goals=None) -> RunSummary:
+def summarise_run(treatment, seed, path, goals=None, baselines=None) -> RunSummary:
     """Final measures of one finished run (see the module docstring)."""
     from evomod import config as config_mod
     from evomod.runs import read_json, read_log
@@ -165,6 +168,10 @@ def summarise_run(treatment, seed, path, goals=None) -> RunSummary:
         q, ncut = measured["q"], measured["ncut"]
     values["q"] = q
     values["qm"] = _last(log, "qm")
+    if values["qm"] is None and baselines is not None and best.get("networks"):
+        from evomod.baselines import qm_of_network
+        values["qm"] = qm_of_network(best["networks"][0]["network"], cfg.modularity_directed,
+                                     cfg.modularity_method, baselines)
     values["ncut"] = ncut
     values["performance"] = log[-1]["best"] if log else None
     values["connections"] = log[-1]["connections"] if log else None
@@ -190,7 +197,7 @@ class Collected:
     measures: list[str]
 
 
-def collect(directory) -> Collected:
+def collect(directory, baselines=None) -> Collected:
     """Every finished run of the sweep in ``directory``, summarised; unfinished ones listed."""
     from evomod import config as config_mod
     from evomod.runs import read_json
@@ -207,7 +214,7 @@ def collect(directory) -> Collected:
         if treatment not in goals_of:
             cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
             goals_of[treatment] = schedule_goals(cfg)
-        runs[treatment].append(summarise_run(treatment, seed, path, goals_of[treatment]))
+        runs[treatment].append(summarise_run(treatment, seed, path, goals_of[treatment], baselines))
     measures = []
     for name in BASE_MEASURES:
         if any(r.values.get(name) is not None for rs in runs.values() for r in rs):
@@ -369,12 +376,13 @@ def find_adaptation(directory: Path, extra=()) -> list[Path]:
     return found
 
 
-def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool = True) -> dict[str, Path]:
+def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool = True,
+                 baselines=None) -> dict[str, Path]:
     """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
     from evomod.atomic import atomic_write
     from evomod.runs import read_json
     directory = Path(directory)
-    collected = collect(directory)
+    collected = collect(directory, baselines)
     if not any(collected.runs.values()):
         raise ConfigError("DIR", f"{directory} has no finished runs yet")
     summary = summary_rows(collected, resamples=resamples)
@@ -427,7 +435,8 @@ def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[
 # -- command line --------------------------------------------------------------
 
 def _command(args) -> None:
-    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures)
+    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures,
+                         baselines=args.baselines)
     print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
           f"figures: {paths['figures']})")
 
@@ -439,6 +448,8 @@ def add_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--adapt", action="append", default=None, metavar="ADAPT_DIR",
                    help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
     p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.add_argument("--baselines", default="baselines",
+                   help="Qm baseline cache from `evomod baseline` (Qm is left out where it has none)")
     p.set_defaults(func=_command)
     return p
 

@@ -123,3 +123,22 @@ def test_q_objective_scores_each_network_by_its_q():
         graph = network_graph(evolution.parts.model.to_json(genomes, i), directed=True, prune=True)
         expected = maximize_q(graph.adjacency, directed=True, method="clune").q if graph.n_edges else 0.0
         assert values[i] == pytest.approx(expected)
+
+
+def test_report_takes_qm_from_the_baseline_cache(tmp_path, small_config):
+    from evomod import report
+    from evomod.baselines import compute_baselines
+    from evomod.modularity import BaselineCache
+    from evomod.modularity.tracking import measure_network
+    config = small_config(log_modularity_every=0, generations=6)
+    runs.start(config, tmp_path / "PA" / "seed_7", quiet=True)
+    assert report.summarise_run("PA", 7, tmp_path / "PA" / "seed_7").values["qm"] is None
+    compute_baselines(config, tmp_path / "cache", samples=20, runs=2, generations=5, population=20)
+    values = report.summarise_run("PA", 7, tmp_path / "PA" / "seed_7", baselines=tmp_path / "cache").values
+    network = json.loads((tmp_path / "PA" / "seed_7" / "best.json").read_text())["networks"][0]["network"]
+    params = {"directed": True, "method": "clune"}
+    cache = BaselineCache(tmp_path / "cache")
+    q_rand = cache.get("layered.rand", (8, 8, 4, 2, 1), params).mean
+    q_max = cache.get("layered.max", (8, 8, 4, 2, 1), params).mean
+    q = measure_network(network, True, "clune")["q"]
+    assert values["qm"] == pytest.approx((q - q_rand) / (q_max - q_rand))
