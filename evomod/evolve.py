@@ -276,7 +276,8 @@ class Evolution:
 
     def run(self, state: State, until: int, on_generation=()) -> State:
         """Advance ``state`` to generation ``until`` (or until solved)."""
-        self.restore(state) if state.rng_state else None
+        if state.rng_state:  # a resumed or continued state carries its generators
+            self.restore(state)
         started = time.perf_counter()
         base_elapsed = state.elapsed
         while state.generation < until and not state.stopped:

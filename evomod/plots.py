@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -46,7 +47,6 @@ def plot_run(directory, out=None) -> Path:
     target = Path(out) if out else Path(directory) / "run.png"
     if target.suffix == "":
         target = target / "run.png"
-    import io
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)

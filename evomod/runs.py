@@ -172,5 +172,4 @@ def resume(out, quiet: bool = False, hooks=()) -> State:
     config = config_mod.from_dict(read_json(directory.path / "config.json", "config.json"))
     state = directory.load_checkpoint()
     evolution = Evolution(config, measure=make_measure(config))
-    evolution.restore(state)
     return _drive(evolution, state, directory, quiet, hooks)
