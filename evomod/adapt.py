@@ -152,8 +152,10 @@ def adapt_network(config: dict, network: dict, goal_a: str, goal_b: str) -> dict
         # Counted after each generation of selection and variation, whatever
         # row the loop's own log assigns it to.
         perf = st.performance if full else evo.evaluate(st.genomes, goal_b, None)
-        if perf.max() >= 1.0 and "generation" not in found:
-            i = int(np.argmax(perf))
+        # Perfect means fitness 1: performance 1 and none of the model's penalty.
+        ok = (perf >= 1.0) & (st.penalty <= 0.0)
+        if ok.any() and "generation" not in found:
+            i = int(np.argmax(ok))
             found["generation"] = st.generation
             found["network"] = model.to_json(st.genomes, i)
             st.stopped = True

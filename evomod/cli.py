@@ -1,11 +1,88 @@
-"""The ``evomod`` command line: run, resume, plot, score, baseline, sweep, report, adapt."""
+"""The evomod command line: run, resume, plot, score, baseline, sweep, report, adapt.
+
+Bad input (a config field, a file, an argument) is refused with one line on
+stderr naming it, exit code 2, and nothing written.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 
 from evomod.errors import ConfigError
+
+MAX_SEED = 2**32 - 1
+
+# reStructuredText in docstrings reused as --help text, and its plain form.
+_MARKUP = [
+    (re.compile(r":[a-z]+:`~?([^`]+)`"), r"\1"),  # :func:`x`, :mod:`~a.b`
+    (re.compile(r"``([^`]+)``"), r"\1"),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"\*\*([^*]+)\*\*"), r"\1"),
+    (re.compile(r"\s*::$", re.MULTILINE), ":"),  # a literal block's introduction
+]
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without reStructuredText markup (roles, literals, bold, ``::``)."""
+    for pattern, plain in _MARKUP:
+        text = pattern.sub(plain, text)
+    return text
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Descriptions keep their line breaks, help texts lose their markup, and
+    every option with a meaningful default shows it."""
+
+    def _fill_text(self, text, width, indent):
+        return super()._fill_text(strip_markup(text), width, indent)
+
+    def _expand_help(self, action):
+        return strip_markup(super()._expand_help(action))
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "%(default)" in text or "default" in text.lower():
+            return text
+        default = action.default
+        if default is None or isinstance(default, bool) or default == argparse.SUPPRESS \
+                or action.required or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line: ``evomod CMD: error: ...``."""
+
+    def error(self, message):
+        if message.startswith("argument "):
+            message = message[len("argument "):]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def int_in(low: int, high: int):
+    """An argparse type: an integer in ``low..high``."""
+    def convert(text: str) -> int:
+        allowed = f"(allowed: an integer >= {low} and <= {high})"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer {allowed}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range {allowed}")
+        return value
+    convert.__name__ = "integer"
+    return convert
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("evomod")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _run(args):
@@ -35,23 +112,31 @@ def _plot(args):
     print(plot_run(args.dir, args.out))
 
 
+def _in_file(err: ConfigError, path) -> ConfigError:
+    """The same error, its field placed in the file ``path``."""
+    text = str(err)
+    message = text[len(f"{err.field}: "):] if text.startswith(f"{err.field}: ") else text
+    if err.allowed is not None:
+        tail = str(ConfigError("", "", err.allowed))[2:]
+        if message.endswith(tail):
+            message = message[: -len(tail)]
+    return ConfigError(f"{path}: {err.field}", message, err.allowed)
+
+
 def _score(args):
     import json
 
     from evomod.modularity import score_network
-    from evomod.runs import read_json
-    data = read_json(args.network, "network")
-    if isinstance(data, dict) and "networks" in data:  # a run's best.json
-        if not data["networks"]:
-            raise ConfigError("network", f"{args.network} holds no networks")
-        network = data["networks"][0]["network"]
-    else:
-        network = data
-    if args.shuffles < 1:
-        raise ConfigError("--shuffles", f"{args.shuffles} must be at least 1", ">= 1")
-    from evomod.baselines import DEFAULT_METHOD, attach_qm
-    method = args.method or DEFAULT_METHOD.get(network.get("kind") if isinstance(network, dict) else None, "auto")
-    result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed)
+    from evomod.modularity.graph import check_scorable, network_in, read_json_file
+    data = read_json_file(args.network)
+    try:
+        network = network_in(data)
+        from evomod.baselines import DEFAULT_METHOD, attach_qm
+        method = args.method or DEFAULT_METHOD.get(network.get("kind"), "auto")
+        check_scorable(network, method)
+        result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed)
+    except ConfigError as err:
+        raise _in_file(err, args.network) from None
     attach_qm(result, network, args.baselines)
     if args.json:
         print(json.dumps(result, indent=1))
@@ -87,50 +172,77 @@ def _baseline(args):
         print(f"{name}: {baseline.mean:.4f} ± {baseline.sem:.4f} (n = {baseline.n}, {baseline.source})")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="evomod", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="evolve from a TOML config")
-    p.add_argument("config")
-    p.add_argument("--out", required=True, help="run directory to create")
-    p.add_argument("--seed", type=int, default=None, help="override the config's seed")
+def build_parser() -> ArgumentParser:
+    from evomod.config import MAX_GENERATIONS, MAX_POPULATION
+    from evomod.modularity.graph import SCORE_MAX_NODES
+    parser = ArgumentParser(prog="evomod", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"evomod {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, help_text, description=None):
+        text = textwrap.fill(description or help_text[0].upper() + help_text[1:] + ".", 78)
+        return sub.add_parser(name, help=help_text, description=text, formatter_class=HelpFormatter)
+
+    p = command("run", "evolve from a TOML config")
+    p.add_argument("config", help="the run's TOML config (see the experiments/ directory)")
+    p.add_argument("--out", required=True, help="run directory to create (new or empty)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=None,
+                   help="override the config's seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
-    p = sub.add_parser("resume", help="continue a run from its last checkpoint")
-    p.add_argument("dir")
-    p.add_argument("--quiet", action="store_true")
+    p = command("resume", "continue a run from its last checkpoint")
+    p.add_argument("dir", help="run directory of an interrupted run (from evomod run)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_resume)
-    p = sub.add_parser("plot", help="draw a run's log over generations")
-    p.add_argument("dir")
+    p = command("plot", "draw a run's log over generations")
+    p.add_argument("dir", help="run directory (from evomod run)")
     p.add_argument("--out", default=None, help="PNG path (default: DIR/run.png)")
     p.set_defaults(func=_plot)
-    p = sub.add_parser("score", help="modularity of a network JSON or a run's best.json")
-    p.add_argument("network")
+    p = command("score", "modularity of a network JSON or a run's best.json",
+                "Modularity (Q, Qm) and clusterability (n-cut) of one network: a network "
+                "JSON file, or a run's best.json (its best network). Networks of at most "
+                f"{SCORE_MAX_NODES} nodes are scored.")
+    p.add_argument("network", help="network JSON file, or a run's best.json (scores its first network)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--shuffles", type=int, default=50, help="n-cut null samples")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--method", default=None,
-                   help="auto, exact, spectral or clune (default: clune for layered networks, "
-                        "as Clune et al.; spectral for Kashtan & Alon's models, as logged in runs)")
-    p.add_argument("--baselines", default="baselines", help="Qm baseline cache (see `evomod baseline`)")
+    p.add_argument("--shuffles", type=int_in(1, 10_000), default=50, help="n-cut null samples")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="seed of the n-cut shuffles")
+    p.add_argument("--method", default=None, choices=("auto", "exact", "spectral", "clune"),
+                   help="how Q is maximised (default: clune for layered networks, as Clune et al.; "
+                        "spectral for Kashtan & Alon's models, as logged in runs)")
+    p.add_argument("--baselines", default="baselines",
+                   help="Qm baseline cache (see evomod baseline)")
     p.set_defaults(func=_score)
-    p = sub.add_parser("baseline", help="compute Qm baselines (Q_rand, Q_max) for a config's model")
-    p.add_argument("config")
+    p = command("baseline", "compute Qm baselines (Q_rand, Q_max) for a config's model")
+    p.add_argument("config", help="TOML config whose model (and modularity settings) the baselines are for")
     p.add_argument("--cache", default="baselines", help="directory of cached baselines")
-    p.add_argument("--samples", type=int, default=1000, help="random networks for Q_rand")
-    p.add_argument("--runs", type=int, default=5, help="evolutions maximising Q, for Q_max")
-    p.add_argument("--generations", type=int, default=300, help="generations of each Q_max evolution")
-    p.add_argument("--population", type=int, default=100, help="population of each Q_max evolution")
+    p.add_argument("--samples", type=int_in(1, 100_000), default=1000, help="random networks for Q_rand")
+    p.add_argument("--runs", type=int_in(1, 1_000), default=5, help="evolutions maximising Q, for Q_max")
+    p.add_argument("--generations", type=int_in(1, MAX_GENERATIONS), default=300,
+                   help="generations of each Q_max evolution")
+    p.add_argument("--population", type=int_in(2, MAX_POPULATION), default=100,
+                   help="population of each Q_max evolution")
     p.set_defaults(func=_baseline)
     from evomod import adapt, report, sweep
     sweep.add_command(sub)
     report.add_command(sub)
     adapt.add_command(sub)
-    args = parser.parse_args(argv)
+    for name, p in sub.choices.items():
+        p.formatter_class = HelpFormatter
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error already printed
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.func(args)
     except ConfigError as err:
-        print(f"evomod {args.command}: error: {err}", file=sys.stderr)
+        # One line, whatever the message holds.
+        message = " ".join(str(err).split("\n"))
+        print(f"evomod {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is intact (evomod resume DIR)", file=sys.stderr)

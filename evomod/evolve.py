@@ -1,18 +1,17 @@
 """The one evolutionary loop, driven with DEAP's vocabulary.
 
 The loop is handed a task, a network model, a goal schedule, a connection
-cost and a selection scheme (``evomod.build.Parts``); it never looks inside
-them. Populations stay packed as arrays (``Genomes``), so evaluation,
-mutation and sorting run in compiled kernels, while DEAP provides the
-toolbox, ``Statistics``, ``Logbook`` and ``HallOfFame``.
+cost (``evomod.build.Parts``) and a selection strategy
+(``evomod.selection``); it never looks inside them. Populations stay packed
+as arrays (``Genomes``), so evaluation, mutation and sorting run in compiled
+kernels, while DEAP provides ``Statistics``, ``Logbook`` and ``HallOfFame``.
 
 Each generation first logs the population it starts from (scored under the
-generation's goal), then breeds. One generation of ``pnsga2`` (Clune et al. 2013): binary crowded tournaments
-pick parents, each parent gives one mutated offspring, parents and offspring
-are pooled, and NSGA-II with stochastic dominance keeps ``population`` of
-them. One generation of ``elitist`` (Kashtan & Alon 2005): the best ``elite``
-pass unchanged, the rest are mutated (optionally recombined) copies of
-elite members drawn uniformly.
+generation's goal), then the selection strategy breeds the next one (see
+``evomod.selection`` for ``pnsga2`` in its two families and ``elitist``).
+
+"Solved" means fitness 1: performance 1 and none of the model's own penalty
+(Kashtan & Alon's gate or neuron penalty), whatever the connection cost.
 """
 
 from __future__ import annotations
@@ -26,10 +25,11 @@ import numpy as np
 from deap import base, creator, tools
 
 from evomod.build import Parts, build_parts, seed_streams
-from evomod.models.base import Genomes, concat, size, take
-from evomod.selection import crowded_tournament, elite_order, nsga2_survivors
+from evomod.models.base import Genomes, size, take
+from evomod.selection import make_selection
 
-LOG_FIELDS = ("gen", "goal", "best", "median", "mean", "cost", "connections")
+LOG_FIELDS = ("gen", "goal", "best", "median", "mean", "perfect", "cost", "connections")
+RANDOM_OBJECTIVE = "random_objective"
 
 if not hasattr(creator, "EvomodFitness"):
     # Performance up, cost down: the hall of fame ranks by performance, then cost.
@@ -43,7 +43,11 @@ def _same_genome(a, b) -> bool:
 
 @dataclass
 class State:
-    """Everything a resumed run needs to continue bit for bit."""
+    """Everything a resumed run needs to continue bit for bit.
+
+    ``rank`` and ``crowding`` are the survivors' front and crowding distance
+    from the last environmental selection (what the next tournaments use).
+    """
     generation: int
     genomes: Genomes
     rng_state: dict
@@ -57,8 +61,40 @@ class State:
     crowding: np.ndarray
     evaluated_for: tuple | None = None
     first_solved: dict = field(default_factory=dict)
+    # Generation at which the best was perfect at the end of the last
+    # ``steady_epochs`` consecutive epochs, and those epochs' best networks.
+    steady_at: int | None = None
+    steady_networks: list = field(default_factory=list)
+    epoch_ends: list = field(default_factory=list)
     elapsed: float = 0.0
     stopped: bool = False
+
+
+def note_epoch_end(epoch_ends: list, generation: int, period: int, best_perfect: bool, k: int,
+                   describe: Callable[[], dict]) -> bool:
+    """Keep ``epoch_ends`` (at most ``k`` entries, oldest first) up to date
+    for the steady-state rule and say whether it now holds: the population's
+    best was perfect at the end of each of the last ``k`` consecutive epochs.
+    An epoch ends at the last generation before a multiple of ``period``;
+    ``describe()`` makes the entry kept for a perfect end."""
+    if (generation + 1) % period != 0:
+        return False
+    if not best_perfect:
+        epoch_ends.clear()
+        return False
+    epoch_ends.append(describe())
+    del epoch_ends[:-k]
+    return len(epoch_ends) == k
+
+
+def steady_generation(rows, period: int, k: int) -> int | None:
+    """The first generation at which the steady-state rule holds over log
+    rows of (generation, best is perfect), or None."""
+    ends: list = []
+    for generation, perfect in rows:
+        if note_epoch_end(ends, int(generation), period, bool(perfect), k, lambda: None):
+            return int(generation)
+    return None
 
 
 class Evolution:
@@ -67,44 +103,44 @@ class Evolution:
         self.config = config
         self.parts = parts or build_parts(config)
         # measure(network_json) -> extra log columns (modularity), cached by genome.
+        if measure is None and config.objective == "modularity":
+            # Selecting on Q needs the measure even when Q is not logged.
+            from evomod.modularity.tracking import log_measure
+            measure = log_measure(config)
         self.measure = measure
         self._measured: dict[bytes, dict] = {}
-        self.rng = np.random.default_rng(seed_streams(config.seed)["evolution"])
+        self._q_by_wiring: dict[bytes, float] = {}
+        streams = seed_streams(config.seed)
+        self.rng = np.random.default_rng(streams["evolution"])
         self.stdlib = random.Random()
-        self.stdlib.seed(int(seed_streams(config.seed)["stdlib"].generate_state(1)[0]))
+        self.stdlib.seed(int(streams["stdlib"].generate_state(1)[0]))
         # DEAP functions draw from the module-level generator; keep it in step.
         random.setstate(self.stdlib.getstate())
-        p = self.parts
-        tb = base.Toolbox()
-        tb.register("population", p.model.random, config.population)
-        tb.register("mutate", p.model.mutate)
-        tb.register("cost", p.cost, p.model)
-        tb.register("survivors", nsga2_survivors)
-        tb.register("parents", crowded_tournament)
-        self.toolbox = tb
+        self.selection = make_selection(config, self.parts)
         self.stats = tools.Statistics()
         self.stats.register("best", np.max)
         self.stats.register("median", np.median)
         self.stats.register("mean", np.mean)
-        self.stochastic = np.array([name != "performance" for name in p.objectives])
 
     # -- state -------------------------------------------------------------
     def initial_state(self, genomes: Genomes | None = None) -> State:
         """Generation 0: random genomes, or the given ones (e.g. clones of
         one network for an adaptation experiment)."""
         if genomes is None:
-            genomes = self.toolbox.population(self.rng)
+            genomes = self.parts.model.random(self.config.population, self.rng)
         else:
             genomes = {k: np.array(v, copy=True) for k, v in genomes.items()}
             if size(genomes) != self.config.population:
                 raise ValueError(f"{size(genomes)} genomes given for a population of "
                                  f"{self.config.population}")
         n = size(genomes)
+        if self.selection.heritable_random_objective and RANDOM_OBJECTIVE not in genomes:
+            genomes[RANDOM_OBJECTIVE] = self.rng.random(n)
         logbook = tools.Logbook()
         logbook.header = list(LOG_FIELDS)
-        state = State(0, genomes, {}, (), logbook, tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
-                      np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
-        return state
+        return State(0, genomes, {}, (), logbook,
+                     tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
+                     np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
 
     def restore(self, state: State) -> None:
         self.rng.bit_generator.state = state.rng_state
@@ -138,7 +174,22 @@ class Evolution:
 
     def structure(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
         """Goal-independent scores: connection cost and the model's own penalty."""
-        return self.toolbox.cost(genomes), self.parts.model.penalty(genomes)
+        return self.parts.cost(self.parts.model, genomes), self.parts.model.penalty(genomes)
+
+    def offspring_structure(self, children: Genomes, parents: Genomes,
+                            parent_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``structure`` of mutants, re-solving the cost only where the edges
+        it depends on changed (most offspring keep their parent's wiring)."""
+        model, cost = self.parts.model, self.parts.cost
+        penalty = model.penalty(children)
+        if cost.kind == "none":
+            return np.zeros(size(children)), penalty
+        same = model.same_edges(children, parents, values=cost.kind == "distance_weighted")
+        result = np.array(parent_cost, dtype=np.float64, copy=True)
+        changed = np.flatnonzero(~same)
+        if len(changed):
+            result[changed] = cost(model, take(children, changed))
+        return result, penalty
 
     def fitness(self, perf, cost, penalty) -> np.ndarray:
         """What selection maximises first: performance less the model's
@@ -148,69 +199,22 @@ class Evolution:
             fit = fit - self.config.cost.weight * cost
         return fit
 
-    def _objectives(self, fit, cost):
-        columns = []
-        for name in self.parts.objectives:
-            if name == "performance":
-                columns.append(fit)
-            elif name == "cost":
-                columns.append(-cost)
-            else:
-                columns.append(self.rng.random(len(fit)))
-        return np.column_stack(columns)
-
     # -- one generation ------------------------------------------------------
     def step(self, state: State) -> State:
         g = state.generation
         goal = self.parts.schedule.goal(g)
         patterns = self._patterns()
         key = (goal, None if patterns is None else patterns.tobytes())
-        model, tb, cfg = self.parts.model, self.toolbox, self.config
         if state.evaluated_for != key:
             state.performance = self.evaluate(state.genomes, goal, patterns)
             if state.evaluated_for is None:
                 state.cost, state.penalty = self.structure(state.genomes)
+                self.selection.start(self, state)
             state.evaluated_for = key
         # Row g describes the population entering generation g, scored under
-        # goal g, for both selection kinds: "first solved at g" means the same.
+        # goal g, for every selection: "first solved at g" means the same.
         self._record(state, goal)
-        if cfg.selection.kind == "pnsga2":
-            if g == 0:
-                _, state.rank, state.crowding = tb.survivors(
-                    self._objectives(self.fitness(state.performance, state.cost, state.penalty),
-                                     state.cost),
-                    self.stochastic, cfg.selection.cost_probability, cfg.population, self.rng)
-            chosen = tb.parents(state.rank, state.crowding, cfg.population, self.rng)
-            offspring = tb.mutate(take(state.genomes, chosen), self.rng)
-            pool = concat(state.genomes, offspring)
-            perf = np.concatenate([state.performance, self.evaluate(offspring, goal, patterns)])
-            child_cost, child_penalty = self.structure(offspring)
-            cost = np.concatenate([state.cost, child_cost])
-            penalty = np.concatenate([state.penalty, child_penalty])
-            keep, state.rank, state.crowding = tb.survivors(
-                self._objectives(self.fitness(perf, cost, penalty), cost), self.stochastic,
-                cfg.selection.cost_probability, cfg.population, self.rng)
-            state.genomes = take(pool, keep)
-            state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
-        else:
-            order = elite_order(self.fitness(state.performance, state.cost, state.penalty), self.rng)
-            elite = order[: cfg.selection.elite]
-            n_children = cfg.population - len(elite)
-            parents = take(state.genomes, elite[self.rng.integers(0, len(elite), n_children)])
-            rate = getattr(model, "crossover_probability", 0.0)
-            if rate > 0.0:
-                mates = take(state.genomes, elite[self.rng.integers(0, len(elite), n_children)])
-                crossed = model.crossover(parents, mates, self.rng)
-                mix = self.rng.random(n_children) < rate
-                parents = {k: np.where(mix.reshape((-1,) + (1,) * (v.ndim - 1)), crossed[k], v)
-                           for k, v in parents.items()}
-            children = tb.mutate(parents, self.rng)
-            state.genomes = concat(take(state.genomes, elite), children)
-            state.performance = np.concatenate(
-                [state.performance[elite], self.evaluate(children, goal, patterns)])
-            child_cost, child_penalty = self.structure(children)
-            state.cost = np.concatenate([state.cost[elite], child_cost])
-            state.penalty = np.concatenate([state.penalty[elite], child_penalty])
+        self.selection.breed(self, state, goal, patterns)
         state.generation = g + 1
         return state
 
@@ -226,24 +230,67 @@ class Evolution:
     def best_index(self, state: State) -> int:
         return int(self.ranking(state)[0])
 
+    def perfect(self, state: State) -> np.ndarray:
+        """Fitness 1: performance 1 and no model penalty."""
+        return (state.performance >= 1.0) & (state.penalty <= 0.0)
+
     def _record(self, state: State, goal: str) -> None:
         order = self.ranking(state)
         best = int(order[0])
+        perfect = self.perfect(state)
         row = {"gen": state.generation, "goal": goal,
                # One array as the single datum: DEAP applies the key per datum in Python.
                **{k: float(v) for k, v in self.stats.compile([state.performance]).items()},
+               "perfect": int(perfect.sum()),
                "cost": float(state.cost[best]),
                "connections": int(np.count_nonzero(self.parts.model.edges(take(state.genomes, [best]))[2]))}
         every = self.config.log_modularity_every
         if self.measure is not None and every > 0 and state.generation % every == 0:
-            row.update(self._measure_best(state, best))
+            row.update(self._measure_genome(take(state.genomes, [best])))
+        front_every = self.config.log_front_every
+        if self.measure is not None and front_every > 0 and state.generation % front_every == 0:
+            row.update(self._measure_top_front(state))
         state.logbook.record(**row)
-        if row["best"] >= 1.0 and goal not in state.first_solved:
+        if perfect.any() and goal not in state.first_solved:
             state.first_solved[goal] = state.generation
+        perfect_best = int(order[np.argmax(perfect[order])])
+        self._track_epochs(state, goal, bool(perfect[perfect_best]), perfect_best)
         self._update_hall_of_fame(state, order)
 
-    def _measure_best(self, state: State, best: int) -> dict:
-        return self._measure_genome(take(state.genomes, [best]))
+    def _measure_top_front(self, state: State) -> dict:
+        """Mean and median Q over the first front's members of top fitness
+        (the authors' other two logged figures), each distinct genome once
+        per copy."""
+        fit = self.fitness(state.performance, state.cost, state.penalty)
+        top = np.flatnonzero((fit == fit.max()) & (state.rank == 0))
+        if len(top) == 0:
+            top = np.flatnonzero(fit == fit.max())
+        values = np.array([self._q_of_wiring(state.genomes, i) for i in top])
+        return {"q_front_mean": float(values.mean()), "q_front_median": float(np.median(values)),
+                "front_size": int(len(top))}
+
+    def _track_epochs(self, state: State, goal: str, best_perfect: bool, best: int) -> None:
+        """``best``: the best perfect network, if any (the one kept when perfect)."""
+        if state.steady_at is not None:
+            return
+        network = (lambda: self.parts.model.to_json(state.genomes, best))
+        if note_epoch_end(state.epoch_ends, state.generation, self.parts.schedule.period,
+                          best_perfect, self.config.steady_epochs,
+                          lambda: {"generation": state.generation, "goal": goal, "network": network()}):
+            state.steady_at = state.generation
+            state.steady_networks = list(state.epoch_ends)
+
+    def _q_of_wiring(self, genomes: Genomes, i: int) -> float:
+        """Q of row ``i``, cached by its wiring alone: Q is computed on the
+        unweighted pruned graph, so the many neutral variants of a front
+        (other biases or weight values, same connections) share one entry."""
+        src, dst, weight = self.parts.model.edges({k: v[i:i + 1] for k, v in genomes.items()})
+        key = src.tobytes() + dst.tobytes() + (weight != 0).tobytes()
+        if key not in self._q_by_wiring:
+            if len(self._q_by_wiring) > 65536:
+                self._q_by_wiring.clear()
+            self._q_by_wiring[key] = self._measure_genome(take(genomes, [i]))["q"]
+        return self._q_by_wiring[key]
 
     def _measure_genome(self, genome: Genomes) -> dict:
         key = b"".join(v.tobytes() for v in genome.values())
@@ -269,9 +316,11 @@ class Evolution:
         when = self.config.stop_when
         if when == "never" or not state.logbook:
             return False
+        if when == "steady":
+            return state.steady_at is not None
         last_goal = state.logbook[-1]["goal"]
         if when == "current_goal":
-            return last_goal in state.first_solved and state.logbook[-1]["best"] >= 1.0
+            return last_goal in state.first_solved and state.logbook[-1]["perfect"] > 0
         return all(goal in state.first_solved for goal in self.parts.schedule.distinct_goals())
 
     def run(self, state: State, until: int, on_generation=()) -> State:

@@ -9,10 +9,17 @@ Measures, from each finished run:
 * ``q``: the last logged Q (``log.csv`` column ``q``); a run that logged no Q
   gets it computed from the best network in ``best.json`` with the run's own
   ``modularity_directed`` / ``modularity_method``;
-* ``qm``: the last logged Qm when runs log one; otherwise Qm of the best
-  network in ``best.json`` when the baseline cache (``--baselines``, filled by
-  ``evomod baseline``) holds Q_rand and Q_max for its model, size and Q
-  settings;
+* Kashtan & Alon's Qm of the best network in ``best.json``, measured as the
+  paper does (:func:`evomod.baselines.paper_qm`), when the baseline
+  directory (``--baselines``, filled by ``evomod baseline``) exists:
+  ``q_rand`` (mean best Q of ``--qm-samples`` degree-preserving
+  randomisations of that network), ``q_rand_size`` (random genomes of the
+  run's model pruning to the same node count), ``q_max`` (the evolved Q_max
+  cached for the run's settings), ``q_max_degree`` (the degree-constrained
+  maximum, a check), ``qm`` (with the degree-preserving Q_rand, the paper's
+  default) and ``qm_size`` (with the size-matched one). Per-network results
+  are cached in the same directory. Without the directory, ``qm`` is the
+  last logged Qm if runs log one;
 * ``ncut``: the n-cut logged with (or computed with) that Q; networks with no
   edges have none and are left out;
 * ``performance``: ``best`` of the last log row;
@@ -45,9 +52,13 @@ from evomod.errors import ConfigError
 RESAMPLES = 10_000
 LEVEL = 0.95
 BOOTSTRAP_SEED = 0
-BASE_MEASURES = ("q", "qm", "ncut", "performance", "connections")
-LABELS = {"q": "Q", "qm": "Qm", "ncut": "n-cut", "performance": "performance",
-          "connections": "connections"}
+QM_MEASURES = ("qm", "qm_size", "q_rand", "q_rand_size", "q_max", "q_max_degree")
+BASE_MEASURES = ("q",) + QM_MEASURES + ("ncut", "performance", "connections")
+LABELS = {"q": "Q", "qm": "Qm", "qm_size": "Qm (size-matched Q_rand)",
+          "q_rand": "Q_rand (degree-preserving)", "q_rand_size": "Q_rand (size-matched genomes)",
+          "q_max": "Q_max (evolved)", "q_max_degree": "Q_max (degree-constrained)",
+          "ncut": "n-cut", "performance": "performance", "connections": "connections"}
+QM_SAMPLES = 1000
 # Stands in for +inf (a censored time) inside the bootstrap: finite, so
 # interpolating between it and a real value never yields nan, and so large
 # that any result it touches lands far above every real value.
@@ -150,7 +161,16 @@ def schedule_goals(config) -> tuple[str, ...]:
     return build_parts(config).schedule.distinct_goals()
 
 
-def summarise_run(treatment, seed, path, goals=None, baselines=None) -> RunSummary:
+def qm_values(network: dict, config, baselines, samples: int = QM_SAMPLES) -> dict:
+    """The Qm columns of one network under its run's ``config`` (see the module docstring)."""
+    from evomod.baselines import paper_qm
+    r = paper_qm(network, config, cache_dir=baselines, n_samples=samples, seed=0)
+    return {"qm": r["qm"], "qm_size": r["qm_size"], "q_rand": r["q_rand_degree"],
+            "q_rand_size": r["q_rand_size"], "q_max": r["q_max"], "q_max_degree": r["q_max_degree"]}
+
+
+def summarise_run(treatment, seed, path, goals=None, baselines=None,
+                  qm_samples: int = QM_SAMPLES) -> RunSummary:
     """Final measures of one finished run (see the module docstring)."""
     from evomod import config as config_mod
     from evomod.runs import read_json, read_log
@@ -168,10 +188,8 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None) -> RunSumma
         q, ncut = measured["q"], measured["ncut"]
     values["q"] = q
     values["qm"] = _last(log, "qm")
-    if values["qm"] is None and baselines is not None and best.get("networks"):
-        from evomod.baselines import qm_of_network
-        values["qm"] = qm_of_network(best["networks"][0]["network"], cfg.modularity_directed,
-                                     cfg.modularity_method, baselines)
+    if baselines is not None and Path(baselines).is_dir() and best.get("networks"):
+        values.update(qm_values(best["networks"][0]["network"], cfg, baselines, qm_samples))
     values["ncut"] = ncut
     values["performance"] = log[-1]["best"] if log else None
     values["connections"] = log[-1]["connections"] if log else None
@@ -197,7 +215,7 @@ class Collected:
     measures: list[str]
 
 
-def collect(directory, baselines=None) -> Collected:
+def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collected:
     """Every finished run of the sweep in ``directory``, summarised; unfinished ones listed."""
     from evomod import config as config_mod
     from evomod.runs import read_json
@@ -214,7 +232,8 @@ def collect(directory, baselines=None) -> Collected:
         if treatment not in goals_of:
             cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
             goals_of[treatment] = schedule_goals(cfg)
-        runs[treatment].append(summarise_run(treatment, seed, path, goals_of[treatment], baselines))
+        runs[treatment].append(summarise_run(treatment, seed, path, goals_of[treatment], baselines,
+                                             qm_samples))
     measures = []
     for name in BASE_MEASURES:
         if any(r.values.get(name) is not None for rs in runs.values() for r in rs):
@@ -377,12 +396,12 @@ def find_adaptation(directory: Path, extra=()) -> list[Path]:
 
 
 def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool = True,
-                 baselines=None) -> dict[str, Path]:
+                 baselines=None, qm_samples: int = QM_SAMPLES) -> dict[str, Path]:
     """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
     from evomod.atomic import atomic_write
     from evomod.runs import read_json
     directory = Path(directory)
-    collected = collect(directory, baselines)
+    collected = collect(directory, baselines, qm_samples)
     if not any(collected.runs.values()):
         raise ConfigError("DIR", f"{directory} has no finished runs yet")
     summary = summary_rows(collected, resamples=resamples)
@@ -435,8 +454,10 @@ def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[
 # -- command line --------------------------------------------------------------
 
 def _command(args) -> None:
+    if args.qm_samples < 2:
+        raise ConfigError("--qm-samples", f"{args.qm_samples} must be at least 2", ">= 2")
     paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures,
-                         baselines=args.baselines)
+                         baselines=args.baselines, qm_samples=args.qm_samples)
     print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
           f"figures: {paths['figures']})")
 
@@ -449,7 +470,11 @@ def add_command(subparsers) -> argparse.ArgumentParser:
                    help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
     p.add_argument("--no-figures", action="store_true", help="tables only")
     p.add_argument("--baselines", default="baselines",
-                   help="Qm baseline cache from `evomod baseline` (Qm is left out where it has none)")
+                   help="Qm baseline directory from `evomod baseline` (the Qm columns are left out "
+                        "when it does not exist; Qm needs its evolved Q_max)")
+    p.add_argument("--qm-samples", type=int, default=QM_SAMPLES,
+                   help="degree-preserving randomisations and size-matched random genomes per "
+                        "network for Q_rand (Kashtan & Alon: 1000)")
     p.set_defaults(func=_command)
     return p
 

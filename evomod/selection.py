@@ -1,6 +1,15 @@
 """Selection: which individuals survive and which breed.
 
-- ``pnsga2``: NSGA-II with stochastic Pareto dominance (Clune et al. 2013).
+- ``pnsga2``: NSGA-II with stochastic Pareto dominance (Clune et al. 2013),
+  in two families of operators:
+  - ``"authors"``: as the authors' sferes2 code runs it. Fronts are peeled
+    one at a time with fresh coins on every comparison of every round;
+    survivors are whole fronts while they fit, then the overflowing front's
+    least crowded; parents come from binary tournaments over two random
+    permutations (each individual fights twice), decided by a fresh
+    stochastic comparison, then crowding, then a coin.
+  - ``"literal"``: evomod's first reading of the paper: one pass with one
+    coin per pair, tournaments by rank and crowding.
 - ``elitist``: Kashtan & Alon's elitist GA (keep the best L, refill with
   mutated, optionally recombined, copies of them).
 """
@@ -10,8 +19,51 @@ from __future__ import annotations
 import numpy as np
 
 from evomod.kernels import nsga
+from evomod.models.base import concat, take
 
 SELECTION_KINDS = ("pnsga2", "elitist")
+SORTS = ("counting", "peeling")
+
+
+def authors_survivors(objectives: np.ndarray, pressure: np.ndarray, n: int, rng,
+                      sort: str = "counting", with_rank: bool = False):
+    """The ``n`` survivors of the authors' environmental selection.
+
+    ``pressure[m]`` is the probability that objective ``m`` enters a
+    comparison. ``sort = "peeling"`` runs the authors' quadratic peeling,
+    ``"counting"`` draws the same distribution of fronts from counts
+    (``evomod.kernels.nsga.counting_ranks``; two objectives at most, the
+    first always counted). Returns ``(survivors, crowding)``, the survivors'
+    indices in increasing order and their crowding distances within their
+    fronts of the pooled population (what the next tournaments compare),
+    and with ``with_rank`` their fronts as well.
+    """
+    f = np.ascontiguousarray(objectives, dtype=np.float64)
+    pressure = np.ascontiguousarray(pressure, dtype=np.float64)
+    if sort == "peeling":
+        rank = nsga.peeling_ranks(f, pressure, rng, n)
+    else:
+        rank = nsga.counting_ranks(f, pressure, rng, n)
+    crowd = nsga.crowding_by_front(f, rank, rng.permutation(len(f)))
+    # Unranked rows were never needed: they go last.
+    front = np.where(rank < 0, len(f), rank)
+    order = np.lexsort((rng.permutation(len(f)), -crowd, front))
+    survivors = np.sort(order[:n])
+    if with_rank:
+        return survivors, crowd[survivors], rank[survivors]
+    return survivors, crowd[survivors]
+
+
+def authors_parents(objectives: np.ndarray, crowding: np.ndarray, pressure: np.ndarray, rng) -> np.ndarray:
+    """One parent per individual from the authors' tournaments (an even
+    population: every individual fights exactly twice)."""
+    n = len(crowding)
+    first = rng.permutation(n)
+    second = rng.permutation(n)
+    return nsga.tournament_winners(np.ascontiguousarray(objectives, dtype=np.float64),
+                                   np.ascontiguousarray(crowding, dtype=np.float64),
+                                   np.ascontiguousarray(pressure, dtype=np.float64),
+                                   first, second, rng)
 
 
 def nsga2_survivors(objectives: np.ndarray, stochastic: np.ndarray, p: float, n: int, rng):
@@ -45,3 +97,161 @@ def elite_order(fitness: np.ndarray, rng) -> np.ndarray:
     """Indices by decreasing fitness, ties broken at random (from ``rng``)."""
     shuffled = rng.permutation(len(fitness))
     return shuffled[np.argsort(-fitness[shuffled], kind="stable")]
+
+
+# -- strategies: one generation of breeding each, behind one interface ----------------
+
+class Selection:
+    """One selection scheme. ``start`` runs once on the scored initial
+    population; ``breed`` replaces ``state``'s population and scores with the
+    next generation's. Both draw only from ``evolution.rng``."""
+
+    heritable_random_objective = False
+
+    def start(self, evolution, state) -> None:
+        pass
+
+    def breed(self, evolution, state, goal, patterns) -> None:
+        raise NotImplementedError
+
+
+class _PNSGA(Selection):
+    def __init__(self, config, parts):
+        self.config = config
+        self.objective_names = parts.objectives
+
+    def objectives(self, evolution, genomes, perf, cost, penalty, rng) -> np.ndarray:
+        fit = evolution.fitness(perf, cost, penalty)
+        columns = []
+        for name in self.objective_names:
+            if name == "performance":
+                columns.append(fit)
+            elif name == "cost":
+                columns.append(-cost)
+            elif self.heritable_random_objective:
+                columns.append(genomes["random_objective"])
+            else:
+                columns.append(rng.random(len(fit)))
+        return np.column_stack(columns)
+
+    def _offspring(self, evolution, state, chosen, goal, patterns):
+        """Mutated copies of ``chosen`` with their scores."""
+        rng = evolution.rng
+        model = evolution.parts.model
+        parents = take(state.genomes, chosen)
+        children = model.mutate(parents, rng)
+        if self.heritable_random_objective:
+            # The authors' P&RO: inherited, plus a Gaussian step at each mutation.
+            children["random_objective"] = parents["random_objective"] + rng.normal(0.0, 0.1, len(chosen))
+        perf = evolution.evaluate(children, goal, patterns)
+        cost, penalty = evolution.offspring_structure(children, parents, state.cost[chosen])
+        return children, perf, cost, penalty
+
+
+class AuthorsPNSGA(_PNSGA):
+    """NSGA-II with stochastic dominance as the authors' sferes2 code runs it
+    (PA: performance alone; P&CC: cost counted with ``cost_probability``;
+    P&RO: a heritable random objective, always counted)."""
+
+    def __init__(self, config, parts):
+        super().__init__(config, parts)
+        self.heritable_random_objective = "random" in parts.objectives
+        self.pressure = np.array([config.selection.cost_probability if name == "cost" else 1.0
+                                  for name in parts.objectives])
+        self.sort = config.selection.sort
+
+    def start(self, evolution, state) -> None:
+        f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty,
+                            evolution.rng)
+        # The authors rank and crowd the initial population once, keeping all of it.
+        _, state.crowding, state.rank = authors_survivors(f, self.pressure, len(f), evolution.rng,
+                                                          self.sort, with_rank=True)
+
+    def breed(self, evolution, state, goal, patterns) -> None:
+        rng = evolution.rng
+        n = self.config.population
+        f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty, rng)
+        chosen = authors_parents(f, state.crowding, self.pressure, rng)
+        children, perf, cost, penalty = self._offspring(evolution, state, chosen, goal, patterns)
+        pool = concat(state.genomes, children)
+        perf = np.concatenate([state.performance, perf])
+        cost = np.concatenate([state.cost, cost])
+        penalty = np.concatenate([state.penalty, penalty])
+        f = self.objectives(evolution, pool, perf, cost, penalty, rng)
+        keep, state.crowding, state.rank = authors_survivors(f, self.pressure, n, rng, self.sort,
+                                                             with_rank=True)
+        state.genomes = take(pool, keep)
+        state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
+
+
+class LiteralPNSGA(_PNSGA):
+    """evomod's first reading of the paper: one coin per pair in one pass,
+    crowded tournaments by rank, the random objective redrawn each time and
+    counted with ``cost_probability`` like the cost."""
+
+    def __init__(self, config, parts):
+        super().__init__(config, parts)
+        self.stochastic = np.array([name != "performance" for name in parts.objectives])
+
+    def _survivors(self, f, n, rng):
+        return nsga2_survivors(f, self.stochastic, self.config.selection.cost_probability, n, rng)
+
+    def start(self, evolution, state) -> None:
+        f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty,
+                            evolution.rng)
+        _, state.rank, state.crowding = self._survivors(f, len(f), evolution.rng)
+
+    def breed(self, evolution, state, goal, patterns) -> None:
+        rng = evolution.rng
+        n = self.config.population
+        chosen = crowded_tournament(state.rank, state.crowding, n, rng)
+        children, perf, cost, penalty = self._offspring(evolution, state, chosen, goal, patterns)
+        pool = concat(state.genomes, children)
+        perf = np.concatenate([state.performance, perf])
+        cost = np.concatenate([state.cost, cost])
+        penalty = np.concatenate([state.penalty, penalty])
+        keep, state.rank, state.crowding = self._survivors(
+            self.objectives(evolution, pool, perf, cost, penalty, rng), n, rng)
+        state.genomes = take(pool, keep)
+        state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
+
+
+class Elitist(Selection):
+    """Kashtan & Alon's GA: the best ``elite`` pass unchanged, the rest are
+    mutated (optionally recombined) copies of elite members drawn uniformly."""
+
+    def __init__(self, config, parts):
+        self.config = config
+
+    def breed(self, evolution, state, goal, patterns) -> None:
+        rng = evolution.rng
+        cfg = self.config
+        model = evolution.parts.model
+        order = elite_order(evolution.fitness(state.performance, state.cost, state.penalty), rng)
+        elite = order[: cfg.selection.elite]
+        n_children = cfg.population - len(elite)
+        picked = elite[rng.integers(0, len(elite), n_children)]
+        parents = take(state.genomes, picked)
+        rate = getattr(model, "crossover_probability", 0.0)
+        if rate > 0.0:
+            mates = take(state.genomes, elite[rng.integers(0, len(elite), n_children)])
+            crossed = model.crossover(parents, mates, rng)
+            mix = rng.random(n_children) < rate
+            parents = {k: np.where(mix.reshape((-1,) + (1,) * (v.ndim - 1)), crossed[k], v)
+                       for k, v in parents.items()}
+        children = model.mutate(parents, rng)
+        state.genomes = concat(take(state.genomes, elite), children)
+        child_cost, child_penalty = evolution.structure(children)
+        state.performance = np.concatenate(
+            [state.performance[elite], evolution.evaluate(children, goal, patterns)])
+        state.cost = np.concatenate([state.cost[elite], child_cost])
+        state.penalty = np.concatenate([state.penalty[elite], child_penalty])
+
+
+def make_selection(config, parts) -> Selection:
+    kind = config.selection.kind
+    if kind == "elitist":
+        return Elitist(config, parts)
+    if config.selection.operators == "authors":
+        return AuthorsPNSGA(config, parts)
+    return LiteralPNSGA(config, parts)

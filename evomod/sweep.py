@@ -32,7 +32,7 @@ import json
 import os
 import re
 import sys
-import tomllib
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,11 @@ from evomod.errors import ConfigError
 
 SWEEP_KEYS = ("seeds", "base", "treatments", "quick", "dask")
 PLAN_FILE = "sweep.json"
-CONNECT_TIMEOUT = "20s"
+# A scheduler that does not answer fails the sweep within seconds, before
+# anything is written (check_scheduler), and dask's own connect gives up soon after.
+CONNECT_TIMEOUT = "5s"
+PROBE_SECONDS = 3.0
+MAX_WORKERS = 4096
 # A treatment name becomes a directory name, and report tables show it.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.&+=@-]*$")
 
@@ -91,14 +95,8 @@ def deep_merge(base: dict, over: dict) -> dict:
 
 
 def _read_toml(path: Path, field_name: str) -> dict:
-    try:
-        text = Path(path).read_text()
-    except OSError as err:
-        raise ConfigError(field_name, f"cannot read {path}: {err.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(field_name, f"{path} is not valid TOML: {err}") from None
+    # One TOML reader for configs and sweep files: UTF-8 only, bounded.
+    return config_mod.read_toml(path, field_name)
 
 
 def _seeds(value) -> tuple[int, ...]:
@@ -228,24 +226,21 @@ def run_status(path) -> str:
     # best.json is written last (after population.npz): both mark a finished run.
     if (path / "best.json").exists() and (path / "population.npz").exists():
         return "finished"
-    if (path / "checkpoint.pkl").exists():
+    # A legacy checkpoint.pkl counts too, so that resume refuses it (it is
+    # never loaded) instead of a new run starting over it.
+    if (path / "checkpoint.json").exists() or (path / "checkpoint.pkl").exists():
         return "interrupted"
     return "new"
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    # atomic_write's temporaries outlive a SIGKILL; nothing else writes here
-    # while this task owns the run.
-    if path.is_dir():
-        for tmp in path.glob(".*.tmp"):
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-
-
 def run_one(path: str, config: dict) -> dict:
-    """The task: finish the run in ``path`` whatever state it is in."""
+    """The task: finish the run in ``path`` whatever state it is in.
+
+    ``runs.start`` and ``runs.resume`` take the run directory's writer lock
+    (and only then delete a killed writer's temporaries), so a run still
+    being written by an orphaned worker or another sweep is refused, not
+    written twice.
+    """
     from evomod import runs
     path = Path(path)
     status = run_status(path)
@@ -253,7 +248,6 @@ def run_one(path: str, config: dict) -> dict:
         best = runs.read_json(path / "best.json", "best.json")
         return {"dir": str(path), "status": "skipped", "generation": best["generation"],
                 "first_solved": best["first_solved"]}
-    _remove_stale_temporaries(path)
     if status == "interrupted":
         state = runs.resume(path, quiet=True)
     else:
@@ -284,6 +278,55 @@ def _progress_bar(total: int, initial: int, unit: str, enabled: bool | None):
     return tqdm(total=total, initial=initial, unit=unit, disable=not enabled, dynamic_ncols=True)
 
 
+def check_workers(workers) -> None:
+    """Refuse a worker count below 1 (None: one per CPU)."""
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError("--workers", f"{workers!r} workers", f"an integer >= 1 and <= {MAX_WORKERS}")
+
+
+def check_scheduler(address) -> None:
+    """Refuse, within seconds, a TCP scheduler address where nothing listens."""
+    import socket
+    from urllib.parse import urlsplit
+    if not isinstance(address, str) or not address:
+        raise ConfigError("--scheduler", f"must be an address, got {address!r}", "e.g. tcp://host:8786")
+    if "://" not in address:
+        address_url = f"tcp://{address}"
+    elif address.startswith("tcp://"):
+        address_url = address
+    else:
+        return  # tls://, inproc://, ...: left to dask's own (bounded) connect
+    try:
+        parts = urlsplit(address_url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or port is None:
+        raise ConfigError("--scheduler", f"{address!r} is not a scheduler address",
+                          "tcp://host:port, e.g. tcp://127.0.0.1:8786")
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_SECONDS):
+            pass
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise ConfigError("--scheduler", f"nothing answers at {address} ({reason})",
+                          "the address of a running dask scheduler") from None
+
+
+def _positive_workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer "
+                                         f"(allowed: an integer >= 1 and <= {MAX_WORKERS})") from None
+    if not 1 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{workers} is out of range "
+                                         f"(allowed: an integer >= 1 and <= {MAX_WORKERS})")
+    return workers
+
+
 def _connect(address: str):
     try:
         from dask.distributed import Client
@@ -293,6 +336,8 @@ def _connect(address: str):
         return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as err:
         raise ConfigError("--scheduler", f"cannot connect to {address}: {err}") from None
+    except MemoryError:  # something answered, but not with dask's handshake
+        raise ConfigError("--scheduler", f"{address} does not answer as a dask scheduler") from None
 
 
 def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
@@ -326,10 +371,8 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
             _execute_dask(fn, jobs, scheduler, finish)
         elif workers == 1:
             for job in jobs:
-                try:
-                    finish(Outcome(job.key, fn(*job.args)))
-                except Exception:
-                    finish(Outcome(job.key, error=traceback.format_exc()))
+                kind, value = _guarded(fn, *job.args)
+                finish(Outcome(job.key, value) if kind == "ok" else Outcome(job.key, error=value))
         else:
             _execute_pool(fn, jobs, workers, finish)
     finally:
@@ -337,18 +380,82 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
     return [outcomes[job.key] for job in jobs]
 
 
+def _error_text(err: BaseException) -> str:
+    """A refusal (ConfigError) as its one line; anything else as a traceback."""
+    if isinstance(err, ConfigError):
+        return f"{err}\n"
+    return "".join(traceback.format_exception(err))
+
+
+def _guarded(fn, *args):
+    """``("ok", fn(*args))`` or ``("error", text)``.
+
+    Errors travel back from a worker as text: an exception object may not
+    survive pickling (ConfigError's constructor takes two arguments, so an
+    unpickled one would break the pool's result queue).
+    """
+    try:
+        return "ok", fn(*args)
+    except Exception as err:
+        return "error", _error_text(err)
+
+
+# How often a pool worker checks that the sweep that started it still lives
+# (where the parent-death signal is not available).
+PARENT_POLL_SECONDS = 0.5
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the sweep process dies.
+
+    A worker orphaned by ``kill -9`` of the sweep would go on writing run
+    directories while a rerun resumes them. On Linux the kernel sends
+    SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); elsewhere, and as
+    a backstop, a daemon thread polls ``os.getppid()``.
+    """
+    import signal
+    import threading
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    # The parent may have died before the signal was armed.
+    if os.getppid() != parent:
+        os._exit(1)
+    if armed:
+        return
+
+    def watch():
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="evomod-parent-watch", daemon=True).start()
+
+
 def _execute_pool(fn, jobs, workers, finish) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     # spawn, not fork: numba and tqdm may hold threads in this process.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-        futures = {pool.submit(fn, *job.args): job.key for job in jobs}
+    # Workers are spawned by this (the submitting) thread, which outlives the
+    # pool, so the parent-death signal fires only when the process dies.
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = {pool.submit(_guarded, fn, *job.args): job.key for job in jobs}
         for future in as_completed(futures):
             try:
-                finish(Outcome(futures[future], future.result()))
-            except Exception:
+                kind, value = future.result()
+            except Exception:  # the pool itself failed (a worker died)
                 finish(Outcome(futures[future], error=traceback.format_exc()))
+                continue
+            finish(Outcome(futures[future], value) if kind == "ok" else Outcome(futures[future], error=value))
 
 
 def _execute_dask(fn, jobs, address, finish) -> None:
@@ -360,13 +467,16 @@ def _execute_dask(fn, jobs, address, finish) -> None:
     token = uuid.uuid4().hex[:12]
     try:
         # pure=False: a task is an action on a directory, never a cached value.
-        futures = {client.submit(fn, *job.args, pure=False, key=f"evomod-{job.key}-{token}"): job.key
+        futures = {client.submit(_guarded, fn, *job.args, pure=False,
+                                 key=f"evomod-{job.key}-{token}"): job.key
                    for job in jobs}
         for future in as_completed(list(futures)):
             try:
-                finish(Outcome(futures[future], future.result()))
+                kind, value = future.result()
             except Exception:
                 finish(Outcome(futures[future], error=traceback.format_exc()))
+                continue
+            finish(Outcome(futures[future], value) if kind == "ok" else Outcome(futures[future], error=value))
     finally:
         client.close()
 
@@ -398,16 +508,25 @@ class SweepResult:
 
 def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = None,
              progress: bool | None = None) -> SweepResult:
-    from evomod.runs import write_json
+    from evomod.runs import WriterLock, write_json
+    # Argument checks first: a refusal writes nothing.
+    check_workers(workers)
+    if (scheduler or plan.scheduler) and any(run_status(r.path) != "finished" for r in plan.runs):
+        check_scheduler(scheduler or plan.scheduler)
     _check_existing(plan)
-    plan.out.mkdir(parents=True, exist_ok=True)
-    for tmp in plan.out.glob(f".{PLAN_FILE}.*.tmp"):
-        tmp.unlink(missing_ok=True)
-    write_json(plan.out / PLAN_FILE, plan.to_json())
-    pending = [r for r in plan.runs if run_status(r.path) != "finished"]
-    jobs = [Job(r.relpath, (str(r.path), r.config.to_dict())) for r in pending]
-    outcomes = execute(run_one, jobs, workers=workers, scheduler=scheduler or plan.scheduler,
-                       progress=progress, unit="run", done_before=len(plan.runs) - len(pending))
+    try:
+        plan.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError("--out", f"cannot create {plan.out}: {err.strerror or err}") from None
+    # One sweep process per sweep directory (each run also locks its own).
+    with WriterLock(plan.out, "--out", "evomod sweep"):
+        for tmp in plan.out.glob(f".{PLAN_FILE}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+        write_json(plan.out / PLAN_FILE, plan.to_json())
+        pending = [r for r in plan.runs if run_status(r.path) != "finished"]
+        jobs = [Job(r.relpath, (str(r.path), r.config.to_dict())) for r in pending]
+        outcomes = execute(run_one, jobs, workers=workers, scheduler=scheduler or plan.scheduler,
+                           progress=progress, unit="run", done_before=len(plan.runs) - len(pending))
     return SweepResult(plan, outcomes, len(plan.runs) - len(pending))
 
 
@@ -443,7 +562,7 @@ def add_command(subparsers) -> argparse.ArgumentParser:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sweep", help="sweep TOML file")
     p.add_argument("--out", required=True, help="sweep directory (runs go to OUT/TREATMENT/seed_S)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=_positive_workers, default=None,
                    help="local worker processes (default: the number of CPUs)")
     p.add_argument("--scheduler", default=None,
                    help="dask.distributed scheduler address (overrides the file's [dask] scheduler)")

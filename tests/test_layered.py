@@ -210,10 +210,11 @@ def test_lambda_just_below_sign_threshold_uses_real_tanh():
         np.testing.assert_allclose(act[i], vals, rtol=0, atol=1e-12)
 
 
-def test_performance_is_fraction_correct():
+@pytest.mark.parametrize("operators", ["authors", "literal"])
+def test_performance_is_fraction_correct(operators):
     task = get_task("retina")
     layers = (8, 8, 4, 2, 1)
-    model = LayeredModel()
+    model = LayeredModel(operators=operators)
     rng = np.random.default_rng(21)
     genomes = model.random(50, rng)
     for goal in ("and", "or", "four_black"):
@@ -223,7 +224,10 @@ def test_performance_is_fraction_correct():
         for i in range(50):
             vals, _ = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i],
                                        task.inputs, 20.0)
-            expected = np.mean((vals[:, 0] > 0) == target[:, 0])
+            if operators == "literal":  # an output of 0 reads as "false"
+                expected = np.mean((vals[:, 0] > 0) == target[:, 0])
+            else:  # the authors': "true" needs > 0, "false" needs < 0
+                expected = np.mean(np.where(target[:, 0], vals[:, 0] > 0, vals[:, 0] < 0))
             assert perf[i] == pytest.approx(expected, abs=1e-15)
 
 
@@ -268,7 +272,7 @@ def within(observed, expected, sd, k=4.0):
 
 
 def test_mutation_keeps_values_allowed_and_input_untouched():
-    model = LayeredModel()
+    model = LayeredModel(operators="literal")
     rng = np.random.default_rng(1)
     g = model.random(200, rng)
     for _ in range(150):
@@ -285,7 +289,7 @@ def test_mutation_keeps_values_allowed_and_input_untouched():
 
 
 def test_mutation_respects_custom_ranges():
-    model = LayeredModel(weights=(-3, -1, 1, 3), bias_min=-1, bias_max=4, bias_rate=0.5,
+    model = LayeredModel(operators="literal", weights=(-3, -1, 1, 3), bias_min=-1, bias_max=4, bias_rate=0.5,
                          weight_rate_scale=10.0)
     rng = np.random.default_rng(2)
     g = model.random(100, rng)
@@ -300,7 +304,7 @@ def test_mutation_respects_custom_ranges():
 def test_add_and_remove_connection_rates():
     """20 % add one connection, 20 % remove one, independently (remove may take
     the connection just added). Weight moves never add or remove connections."""
-    model = LayeredModel()
+    model = LayeredModel(operators="literal")
     rng = np.random.default_rng(4)
     c, n = 30, 20000
     parent = genomes_with_count(model, n, c, rng)
@@ -328,7 +332,7 @@ def test_add_and_remove_connection_rates():
 
 def test_add_and_remove_pick_slots_uniformly():
     from scipy.stats import chisquare
-    model = LayeredModel(add_connection_rate=1.0, remove_connection_rate=0.0, weight_rate_scale=0.0,
+    model = LayeredModel(operators="literal", add_connection_rate=1.0, remove_connection_rate=0.0, weight_rate_scale=0.0,
                          bias_rate=0.0)
     rng = np.random.default_rng(6)
     n = 20000
@@ -343,7 +347,7 @@ def test_add_and_remove_pick_slots_uniformly():
     assert counts[base["weights"][0] != 0].sum() == 0
     assert chisquare(counts[empty]).pvalue > 1e-4
 
-    model = LayeredModel(add_connection_rate=0.0, remove_connection_rate=1.0, weight_rate_scale=0.0,
+    model = LayeredModel(operators="literal", add_connection_rate=0.0, remove_connection_rate=1.0, weight_rate_scale=0.0,
                          bias_rate=0.0)
     child = model.mutate(parent, rng)
     removed = (child["weights"] == 0) & (parent["weights"] != 0)
@@ -353,12 +357,12 @@ def test_add_and_remove_pick_slots_uniformly():
 
 
 def test_full_and_empty_networks_under_add_remove():
-    model = LayeredModel(add_connection_rate=1.0, remove_connection_rate=0.0)
+    model = LayeredModel(operators="literal", add_connection_rate=1.0, remove_connection_rate=0.0)
     rng = np.random.default_rng(9)
     full = genomes_with_count(model, 50, model.n_slots, rng)
     child = model.mutate(full, rng)
     assert ((child["weights"] != 0).sum(axis=1) == model.n_slots).all()
-    model = LayeredModel(add_connection_rate=0.0, remove_connection_rate=1.0)
+    model = LayeredModel(operators="literal", add_connection_rate=0.0, remove_connection_rate=1.0)
     empty = genomes_with_count(model, 50, 0, rng)
     child = model.mutate(empty, rng)
     assert (child["weights"] == 0).all()
@@ -369,7 +373,7 @@ def test_weight_moves_without_add_remove(c):
     """Each weight moves +-1 with probability 2/c; a move off {-2,-1,1,2} is
     ignored, so every weight changes with probability 1/c (each allowed value
     has exactly one allowed neighbour), one change per offspring on average."""
-    model = LayeredModel(add_connection_rate=0.0, remove_connection_rate=0.0)
+    model = LayeredModel(operators="literal", add_connection_rate=0.0, remove_connection_rate=0.0)
     rng = np.random.default_rng(10 + c)
     n = 8000
     parent = genomes_with_count(model, n, c, rng)
@@ -396,7 +400,7 @@ def test_weight_moves_with_default_rates():
     weights present in both parent and child each change with prob
     min(1, 2/count) / 2. Mean changes per offspring close to 1 (2 attempted
     moves, half of them ignored)."""
-    model = LayeredModel()
+    model = LayeredModel(operators="literal")
     rng = np.random.default_rng(12)
     c, n = 30, 20000
     parent = genomes_with_count(model, n, c, rng)
@@ -414,7 +418,7 @@ def test_weight_moves_with_default_rates():
 
 @pytest.mark.parametrize("value,p_change", [(0, 1 / 24), (1, 1 / 24), (2, 1 / 48), (-2, 1 / 48)])
 def test_bias_moves(value, p_change):
-    model = LayeredModel()
+    model = LayeredModel(operators="literal")
     rng = np.random.default_rng(20 + value)
     n = 20000
     parent = genomes_with_count(model, n, 30, rng, bias_value=value)
@@ -432,7 +436,7 @@ def test_bias_moves(value, p_change):
 
 
 def test_mutation_is_reproducible_from_seed():
-    model = LayeredModel()
+    model = LayeredModel(operators="literal")
     g = model.random(100, np.random.default_rng(0))
     a = model.mutate(g, np.random.default_rng(42))
     b = model.mutate(g, np.random.default_rng(42))
@@ -443,7 +447,7 @@ def test_mutation_is_reproducible_from_seed():
 # -- random initialisation ----------------------------------------------------------------
 
 def test_random_init_distribution():
-    model = LayeredModel()
+    model = LayeredModel(operators="literal")
     rng = np.random.default_rng(13)
     n = 6000
     g = model.random(n, rng)

@@ -18,14 +18,18 @@ def test_run_log_carries_q_of_the_best(tmp_path, small_config):
 
     def capture(evolution, state):
         best = take(state.genomes, [evolution.best_index(state)])
-        seen[state.generation - 1] = evolution.parts.model.to_json(best, 0)
+        # After a step the state is the population entering generation
+        # state.generation: the one row state.generation describes.
+        seen[state.generation] = evolution.parts.model.to_json(best, 0)
 
-    config = small_config(log_modularity_every=3)
+    # Goal "or" at population 60: scores, the best network and its Q change.
+    config = small_config(log_modularity_every=3, population=60, schedule={"goals": ["or"]})
     runs.start(config, tmp_path / "r", quiet=True, hooks=[capture])
     rows = read_log(tmp_path / "r")
     assert all((r["q"] != "") == (r["gen"] % 3 == 0) for r in rows)
+    assert len({r["q"] for r in rows if r["q"] != ""}) > 2, "the fixture must move"
     for row in rows:
-        if row["gen"] % 3:
+        if row["gen"] % 3 or row["gen"] not in seen:
             continue
         # Independent of the logging path: Q (Clune's method, directed, pruned)
         # of that generation's best network.
@@ -127,18 +131,20 @@ def test_q_objective_scores_each_network_by_its_q():
 
 def test_report_takes_qm_from_the_baseline_cache(tmp_path, small_config):
     from evomod import report
-    from evomod.baselines import compute_baselines
-    from evomod.modularity import BaselineCache
-    from evomod.modularity.tracking import measure_network
+    from evomod.baselines import compute_baselines, paper_qm
     config = small_config(log_modularity_every=0, generations=6)
     runs.start(config, tmp_path / "PA" / "seed_7", quiet=True)
     assert report.summarise_run("PA", 7, tmp_path / "PA" / "seed_7").values["qm"] is None
-    compute_baselines(config, tmp_path / "cache", samples=20, runs=2, generations=5, population=20)
-    values = report.summarise_run("PA", 7, tmp_path / "PA" / "seed_7", baselines=tmp_path / "cache").values
-    network = json.loads((tmp_path / "PA" / "seed_7" / "best.json").read_text())["networks"][0]["network"]
-    params = {"directed": True, "method": "clune"}
-    cache = BaselineCache(tmp_path / "cache")
-    q_rand = cache.get("layered.rand", (8, 8, 4, 2, 1), params).mean
-    q_max = cache.get("layered.max", (8, 8, 4, 2, 1), params).mean
-    q = measure_network(network, True, "clune")["q"]
-    assert values["qm"] == pytest.approx((q - q_rand) / (q_max - q_rand))
+    # Qm as Kashtan & Alon define it: Q_rand from degree-preserving
+    # randomisations of this network, Q_max from evolutions for Q with the
+    # run's own settings.
+    run = tmp_path / "PA" / "seed_7"
+    compute_baselines(config, tmp_path / "cache", samples=20, runs=2, generations=5)
+    values = report.summarise_run("PA", 7, run, baselines=tmp_path / "cache", qm_samples=20).values
+    network = json.loads((run / "best.json").read_text())["networks"][0]["network"]
+    expected = paper_qm(network, config, cache_dir=tmp_path / "cache", n_samples=20)
+    assert values["q"] == pytest.approx(expected["q"])
+    assert values["q_rand"] == expected["q_rand_degree"]
+    assert expected["q_max"] is not None and values["q_max"] == expected["q_max"]
+    if expected["qm"] is not None:
+        assert values["qm"] == pytest.approx((values["q"] - values["q_rand"]) / (values["q_max"] - values["q_rand"]))

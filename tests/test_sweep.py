@@ -233,7 +233,7 @@ def test_killed_sweep_reruns_to_identical_results(reference, sweep_file, tmp_pat
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while not list(out.glob("*/*/checkpoint.pkl")):
+        while not list(out.glob("*/*/checkpoint.json")):
             assert proc.poll() is None, "the sweep ended before any checkpoint"
             assert time.monotonic() < deadline, "no checkpoint within 60 s"
             time.sleep(0.01)

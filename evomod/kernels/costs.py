@@ -177,3 +177,32 @@ def squared_length(src, dst, weight, positions, fixed):
                 total += dx * dx + dy * dy
         out[i] = total
     return out
+
+
+@njit(cache=True)
+def on_path_to_output(src, dst, weight, is_output):
+    """``weight`` with the edges that lead nowhere set to 0.
+
+    An edge counts if its target is an output or can reach one; what is left
+    is the network the authors cost: hidden nodes with no path to an output
+    are removed with their edges (and isolated nodes cost nothing anyway).
+    """
+    n, n_edges = weight.shape
+    n_nodes = is_output.shape[0]
+    out = np.zeros_like(weight)
+    reach = np.empty(n_nodes, dtype=np.bool_)
+    for i in range(n):
+        for v in range(n_nodes):
+            reach[v] = is_output[v]
+        changed = True
+        while changed:
+            changed = False
+            # Backwards: edges listed source-layer-first then settle in one pass.
+            for e in range(n_edges - 1, -1, -1):
+                if weight[i, e] != 0.0 and reach[dst[i, e]] and not reach[src[i, e]]:
+                    reach[src[i, e]] = True
+                    changed = True
+        for e in range(n_edges):
+            if weight[i, e] != 0.0 and reach[dst[i, e]]:
+                out[i, e] = weight[i, e]
+    return out

@@ -71,6 +71,16 @@ class NetworkModel(ABC):
     def edges(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(src, dst, weight)``, each shape (n, E); weight 0 marks an absent edge slot."""
 
+    def same_edges(self, a: Genomes, b: Genomes, values: bool) -> np.ndarray:
+        """Per row, whether ``a`` and ``b`` have the same edges (the same
+        weights too when ``values``; otherwise only which edges are present)."""
+        src_a, dst_a, w_a = self.edges(a)
+        src_b, dst_b, w_b = self.edges(b)
+        same = ((src_a == src_b) & (dst_a == dst_b)).all(axis=1)
+        if values:
+            return same & (w_a == w_b).all(axis=1)
+        return same & ((w_a != 0) == (w_b != 0)).all(axis=1)
+
     @abstractmethod
     def positions(self) -> np.ndarray:
         """Default node coordinates, shape (n_nodes, 2)."""
@@ -81,6 +91,13 @@ class NetworkModel(ABC):
         fixed[: self.n_inputs] = True
         fixed[self.n_nodes - self.n_outputs:] = True
         return fixed
+
+    def output_nodes(self) -> np.ndarray | None:
+        """Boolean mask of the output nodes, or None for a model whose
+        ``edges`` already leave out what does not reach an output."""
+        out = np.zeros(self.n_nodes, dtype=bool)
+        out[self.n_nodes - self.n_outputs:] = True
+        return out
 
     def input_nodes(self) -> np.ndarray:
         return np.arange(self.n_inputs)

@@ -2,10 +2,14 @@
 
 Nodes: inputs ``0..n_inputs-1``, then gates ``n_inputs..n_inputs+G-1``.
 
-Genome (every array has the population as its leading axis):
+Wiring (every array has the population as its leading axis):
 
 * ``"src"`` int16 (n, G, 2): the two source node ids of each gate.
 * ``"out"`` int16 (n, n_outputs): the gate node id that drives each output.
+
+With the default ``genome = "integer"`` these two arrays are the genome;
+with ``genome = "binary"`` they are decoded from a bit string (see *Genome
+variants* below and :meth:`CircuitModel.wiring`).
 
 **Feed-forward** (default): gate g (node ``n_inputs + g``) may read only
 inputs and gates with a lower index, so every circuit is acyclic and is
@@ -37,11 +41,47 @@ outputs that compute different functions need different gates. Fewer gates
 than a given task needs (10 for G1) is allowed, because the model does not
 know the task.
 
-**Mutation** (Kashtan & Alon): with probability ``mutation_probability`` per
-genome, one gene chosen uniformly among the 2G source genes and the output
-genes changes to a different value drawn uniformly from its allowed values;
-otherwise the offspring is an exact copy. Genes with a single allowed value
-(only gate 0's sources, when there is one input) are never chosen.
+**Genome variants** (``genome``):
+
+``"integer"`` (default; arrays as above). **Mutation**: with probability
+``mutation_probability`` per genome, one gene chosen uniformly among the 2G
+source genes and the output genes changes to a different value drawn
+uniformly from its allowed values; otherwise the offspring is an exact copy.
+Genes with a single allowed value (only gate 0's sources, when there is one
+input) are never chosen.
+
+``"binary"``: one array ``"bits"`` uint8 (n, L) of 0/1 values, read as
+fixed-width unsigned bit fields, most significant bit first::
+
+    [gate 0 source 0][gate 0 source 1][gate 1 source 0] ... [gate G-1 source 1]
+    [output 0] ... [output n_outputs-1]
+
+Every source field has ``source_bits = ceil(log2(S))`` bits, where S is the
+largest number of sources any gate may read (``n_inputs + G`` with feedback,
+``n_inputs + G - 1`` feed-forward); every output field has ``output_bits =
+ceil(log2(G))`` bits (0 bits, hence no field content, when the count is 1).
+L = ``2 * G * source_bits + n_outputs * output_bits``.
+
+*Out-of-range addresses* map **modulo** the number of allowed values: the
+source field of gate g holding address a reads node ``a mod S_g`` (``S_g =
+n_inputs + G`` with feedback, ``n_inputs + g`` feed-forward, so node ids
+below ``S_g`` are addressed directly), and output field a names gate node
+``n_inputs + (a mod G)``. Kashtan & Alon's supplementary information, which
+gives the exact bit layout and out-of-range rule, is not available here, so
+this rule is ours. With 4 inputs and 12 gates with feedback every 4-bit
+address is valid (S = 16) and the rule never applies; with the default 14
+gates (S = 18, 5 bits) addresses 18..31 alias nodes 0..13, so those nodes are
+twice as likely under random bits and a bit flip of such an address may move
+it to a node that is not a binary neighbour of the old node id (the address
+itself always is).
+
+**Mutation** (binary): with probability ``mutation_probability`` per genome,
+one bit chosen uniformly among the L bits flips, so exactly one address
+changes, to a Hamming neighbour; a flip may be neutral when both addresses
+decode to the same node. Random genomes are uniform random bits.
+``from_json`` encodes each source and output by its direct address (node id,
+or gate index for outputs) unless the JSON carries the genome's exact
+``"bits"`` (written by ``to_json``) and they decode to the same circuit.
 
 **Effective gates**: gates with a directed path to an output gate, the output
 gates included. ``penalty`` = ``penalty_per_gate * max(0, effective -
@@ -55,6 +95,9 @@ Only the inputs are fixed nodes: the output gates are chosen by the genome.
 
     {"kind": "circuit", "inputs": [0, 1, 2, 3],
      "gates": [{"id": 4, "in": [a, b]}, ...], "outputs": [gate ids]}
+
+plus, for binary genomes, ``"bits": "0110..."`` (the L genome bits; the
+graph readers ignore it).
 """
 
 from __future__ import annotations
@@ -68,6 +111,7 @@ from evomod.kernels.circuit import circuit_effective, circuit_truth_tables
 from evomod.models.base import Genomes, NetworkModel, size
 
 MAX_INPUTS = 6
+GENOMES = ("integer", "binary")
 
 
 def _check_int(field: str, value, low: int, high: int | None = None) -> int:
@@ -106,13 +150,35 @@ def pack_target(target: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.bitwise_or.reduce(np.where(target, bits[:, None], np.uint64(0)), axis=0)
 
 
+def _bits_for(count: int) -> int:
+    """Bits of a field addressing ``count`` values: ceil(log2(count)), 0 for one value."""
+    return int(count - 1).bit_length()
+
+
+def _read_fields(bits: np.ndarray, n_fields: int, width: int) -> np.ndarray:
+    """(n, n_fields) int64 values of consecutive ``width``-bit fields, MSB first."""
+    n = len(bits)
+    if width == 0:
+        return np.zeros((n, n_fields), dtype=np.int64)
+    weights = np.int64(1) << np.arange(width - 1, -1, -1, dtype=np.int64)
+    return bits.reshape(n, n_fields, width).astype(np.int64) @ weights
+
+
+def _write_fields(values: np.ndarray, width: int) -> np.ndarray:
+    """Inverse of :func:`_read_fields`: (n, n_fields * width) uint8 bits."""
+    n, n_fields = values.shape
+    shifts = np.arange(width - 1, -1, -1, dtype=np.int64)
+    bits = (values[:, :, None] >> shifts[None, None, :]) & 1
+    return bits.reshape(n, n_fields * width).astype(np.uint8)
+
+
 class CircuitModel(NetworkModel):
     kind = "circuit"
 
     def __init__(self, n_inputs: int, n_outputs: int, gates: int = 14,
                  feedback: bool = False, settle_steps: int | None = None,
                  threshold: int = 11, penalty_per_gate: float = 0.2,
-                 mutation_probability: float = 0.7):
+                 mutation_probability: float = 0.7, genome: str = "integer"):
         self.n_inputs = _check_int("task.n_inputs", n_inputs, 1, MAX_INPUTS)
         self.n_outputs = _check_int("task.n_outputs", n_outputs, 1)
         max_gates = np.iinfo(np.int16).max - self.n_inputs
@@ -133,6 +199,9 @@ class CircuitModel(NetworkModel):
         self.penalty_per_gate = _check_real("model.penalty_per_gate", penalty_per_gate, 0.0)
         self.mutation_probability = _check_real("model.mutation_probability",
                                                 mutation_probability, 0.0, 1.0)
+        if not isinstance(genome, str) or genome not in GENOMES:
+            raise ConfigError("model.genome", f"unknown genome {genome!r}", list(GENOMES))
+        self.genome = genome
         self.n_nodes = self.n_inputs + self.gates
         self.n_patterns = 2 ** self.n_inputs
 
@@ -150,9 +219,52 @@ class CircuitModel(NetworkModel):
         self._mut_choices = choices[mutable]
         self._mut_offsets = offsets[mutable]
 
+        # Binary layout: one fixed-width field per source gene, then per output.
+        self.source_bits = _bits_for(int(self._src_choices.max()))
+        self.output_bits = _bits_for(self.gates)
+        self.n_src_bits = 2 * self.gates * self.source_bits
+        self.n_bits = self.n_src_bits + self.n_outputs * self.output_bits
+        # Per source gene (gate-major): the modulus S_g of its addresses.
+        self.source_modulus = self._src_choices.reshape(self.gates, 2).astype(np.int64)
+
+    # -- binary genome -----------------------------------------------------------
+
+    def field_addresses(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw addresses of a binary genome: sources (n, G, 2) and outputs (n, n_outputs)."""
+        bits = np.asarray(bits)
+        n = len(bits)
+        src = _read_fields(bits[:, : self.n_src_bits], 2 * self.gates, self.source_bits)
+        out = _read_fields(bits[:, self.n_src_bits:], self.n_outputs, self.output_bits)
+        return src.reshape(n, self.gates, 2), out
+
+    def decode(self, bits: np.ndarray) -> Genomes:
+        """The wiring ``{"src", "out"}`` (int16) that binary genomes ``bits`` code for."""
+        src, out = self.field_addresses(bits)
+        src = src % self.source_modulus[None]
+        out = self.n_inputs + out % self.gates
+        return {"src": src.astype(np.int16), "out": out.astype(np.int16)}
+
+    def encode(self, src: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Bits addressing every source and output directly (node id; gate index for outputs)."""
+        src = np.asarray(src, dtype=np.int64)
+        out = np.asarray(out, dtype=np.int64) - self.n_inputs
+        n = len(src)
+        return np.concatenate(
+            [_write_fields(src.reshape(n, 2 * self.gates), self.source_bits),
+             _write_fields(out.reshape(n, self.n_outputs), self.output_bits)], axis=1)
+
+    def wiring(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
+        """``(src, out)`` as contiguous int16 arrays, decoded first for binary genomes."""
+        if self.genome == "binary":
+            genomes = self.decode(genomes["bits"])
+        return (np.ascontiguousarray(genomes["src"], dtype=np.int16),
+                np.ascontiguousarray(genomes["out"], dtype=np.int16))
+
     # -- genomes ---------------------------------------------------------------
 
     def random(self, n: int, rng: np.random.Generator) -> Genomes:
+        if self.genome == "binary":
+            return {"bits": rng.integers(0, 2, size=(n, self.n_bits), dtype=np.uint8)}
         highs = self._src_choices.reshape(self.gates, 2)
         src = rng.integers(0, highs, size=(n, self.gates, 2)).astype(np.int16)
         out = (self.n_inputs + rng.integers(0, self.gates, size=(n, self.n_outputs))
@@ -160,6 +272,13 @@ class CircuitModel(NetworkModel):
         return {"src": src, "out": out}
 
     def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
+        if self.genome == "binary":
+            bits = genomes["bits"].copy()
+            rows = np.nonzero(rng.random(len(bits)) < self.mutation_probability)[0]
+            if len(rows) and self.n_bits:
+                flip = rng.integers(0, self.n_bits, size=len(rows))
+                bits[rows, flip] ^= np.uint8(1)
+            return {"bits": bits}
         src = genomes["src"].copy()
         out = genomes["out"].copy()
         n = len(src)
@@ -188,9 +307,8 @@ class CircuitModel(NetworkModel):
 
     def truth_tables(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
         """Output words and settled-pattern words, both (n, n_outputs) uint64."""
-        return circuit_truth_tables(np.ascontiguousarray(genomes["src"], dtype=np.int16),
-                                    np.ascontiguousarray(genomes["out"], dtype=np.int16),
-                                    self.n_inputs, self.feedback, self.settle_steps)
+        src, out = self.wiring(genomes)
+        return circuit_truth_tables(src, out, self.n_inputs, self.feedback, self.settle_steps)
 
     def outputs(self, genomes: Genomes, inputs: np.ndarray) -> np.ndarray:
         index = pattern_index(inputs, self.n_inputs).astype(np.uint64)
@@ -220,16 +338,34 @@ class CircuitModel(NetworkModel):
 
     def effective_mask(self, genomes: Genomes) -> np.ndarray:
         """(n, G) bool: gates with a directed path to an output gate."""
-        return circuit_effective(np.ascontiguousarray(genomes["src"], dtype=np.int16),
-                                 np.ascontiguousarray(genomes["out"], dtype=np.int16),
-                                 self.n_inputs)
+        src, out = self.wiring(genomes)
+        return circuit_effective(src, out, self.n_inputs)
 
     def effective_gates(self, genomes: Genomes) -> np.ndarray:
         return self.effective_mask(genomes).sum(axis=1)
 
+    def expressed_nodes(self, genomes: Genomes) -> np.ndarray:
+        """(n,) nodes of the pruned circuit graph: effective gates and the inputs they read.
+
+        The node count ``network_graph(..., prune=True)`` keeps (every
+        effective gate has its two in-edges, every other gate and every
+        unread input has no path to an output).
+        """
+        src, out = self.wiring(genomes)
+        effective = circuit_effective(src, out, self.n_inputs)
+        count = effective.sum(axis=1)
+        for i in range(self.n_inputs):
+            count += ((src == i).any(axis=2) & effective).any(axis=1)
+        return count
+
     def penalty(self, genomes: Genomes) -> np.ndarray:
         excess = np.maximum(0, self.effective_gates(genomes) - self.threshold)
         return self.penalty_per_gate * excess
+
+    def output_nodes(self):
+        # The output gates are chosen by the genome; edges() already zeroes
+        # every gate outside the expressed circuit.
+        return None
 
     def edges(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One edge per source gene; weight 0 for gates outside the expressed circuit.
@@ -237,7 +373,7 @@ class CircuitModel(NetworkModel):
         A gate that reads the same node twice gives two parallel edges.
         """
         n = size(genomes)
-        src = genomes["src"].reshape(n, 2 * self.gates).astype(np.int64)
+        src = self.wiring(genomes)[0].reshape(n, 2 * self.gates).astype(np.int64)
         dst = np.broadcast_to(np.repeat(self.n_inputs + np.arange(self.gates), 2),
                               (n, 2 * self.gates)).copy()
         weight = np.repeat(self.effective_mask(genomes), 2, axis=1).astype(np.float64)
@@ -258,14 +394,18 @@ class CircuitModel(NetworkModel):
     # -- JSON ------------------------------------------------------------------
 
     def to_json(self, genomes: Genomes, i: int) -> dict:
-        src = genomes["src"][i]
-        return {
+        one = {k: v[i:i + 1] for k, v in genomes.items()}
+        src, out = self.wiring(one)
+        data = {
             "kind": self.kind,
             "inputs": list(range(self.n_inputs)),
-            "gates": [{"id": self.n_inputs + g, "in": [int(src[g, 0]), int(src[g, 1])]}
+            "gates": [{"id": self.n_inputs + g, "in": [int(src[0, g, 0]), int(src[0, g, 1])]}
                       for g in range(self.gates)],
-            "outputs": [int(o) for o in genomes["out"][i]],
+            "outputs": [int(o) for o in out[0]],
         }
+        if self.genome == "binary":
+            data["bits"] = "".join("1" if b else "0" for b in one["bits"][0])
+        return data
 
     def from_json(self, data: dict) -> Genomes:
         if not isinstance(data, dict) or data.get("kind") != self.kind:
@@ -313,5 +453,24 @@ class CircuitModel(NetworkModel):
             if isinstance(o, bool) or not isinstance(o, Integral) or o not in gate_ids:
                 raise ConfigError("outputs", f"{o!r} is not a gate id",
                                   f"{gate_ids[0]}..{gate_ids[-1]}")
-        return {"src": src[None].astype(np.int16),
-                "out": np.array([outs], dtype=np.int16)}
+        src = src[None].astype(np.int16)
+        out = np.array([outs], dtype=np.int16)
+        if self.genome == "integer":
+            return {"src": src, "out": out}
+        bits = self._json_bits(data.get("bits"))
+        if bits is not None:
+            decoded = self.decode(bits)
+            if np.array_equal(decoded["src"], src) and np.array_equal(decoded["out"], out):
+                return {"bits": bits}
+            raise ConfigError("bits", "the genome bits do not decode to the circuit's gates "
+                                      "and outputs")
+        return {"bits": self.encode(src, out)}
+
+    def _json_bits(self, text):
+        if text is None:
+            return None
+        if (not isinstance(text, str) or len(text) != self.n_bits
+                or any(c not in "01" for c in text)):
+            raise ConfigError("bits", f"must be a string of {self.n_bits} 0/1 characters, "
+                                      f"got {text!r}")
+        return np.array([[c == "1" for c in text]], dtype=np.uint8)

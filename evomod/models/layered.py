@@ -3,10 +3,24 @@
 Genome arrays:
 - ``weights`` int8 (n, E): one slot per pair of nodes in consecutive layers
   (see ``evomod.kernels.layered``); 0 = no connection.
+- ``weight_index`` int8 (n, E): each weight's position in the ordered weight
+  list, -1 where there is no connection. The authors' list may repeat a value
+  (``retina.cpp`` has {2, -1, 1, 2}); the two 2s are different genes with
+  different neighbours, so the position, not the value, is inherited.
 - ``biases`` int8 (n, H): one per non-input node.
 
 Nodes compute tanh(lam * (sum w * y + b)); inputs are +-1 (a black pixel is
-+1); an output above 0 means true.
++1). Two families of operators (``operators``):
+- ``"authors"`` (default), as the authors' code behaves
+  (shared/reference/clune2013-author-code): ordered weight steps along the
+  list, biases redrawn uniformly, add-connection by layer pair with retries,
+  initial networks from n uniform in [0, init_connections_max) add calls, and
+  an output of exactly 0 is wrong for both classes (true needs > 0, false
+  needs < 0);
+- ``"literal"``, evomod's first reading of the paper: weights and biases step
+  +-1 in value (moves leaving the allowed values are dropped), add-connection
+  uniform over empty slots, n uniform in [0, init_connections_max] distinct
+  random slots, and an output of 0 counts as "false".
 """
 
 from __future__ import annotations
@@ -19,6 +33,8 @@ from evomod.errors import ConfigError
 from evomod.kernels import layered as kernel
 from evomod.models.base import NetworkModel
 
+OPERATORS = ("authors", "literal")
+
 CLUNE_X = {8: np.arange(8) - 3.5, 4: np.array([-2.0, -1.0, 1.0, 2.0]),
            2: np.array([-1.0, 1.0]), 1: np.array([0.0])}
 
@@ -28,9 +44,14 @@ class LayeredModel(NetworkModel):
 
     def __init__(self, layers=(8, 8, 4, 2, 1), weights=(-2, -1, 1, 2), bias_min=-2, bias_max=2,
                  lam=20.0, add_connection_rate=0.2, remove_connection_rate=0.2,
-                 bias_rate=1 / 24, weight_rate_scale=2.0, init_connections_max=120):
+                 bias_rate=1 / 24, weight_rate_scale=2.0, init_connections_max=120,
+                 operators="authors"):
+        if operators not in OPERATORS:
+            raise ConfigError("model.operators", f"unknown operators {operators!r}", OPERATORS)
+        self.operators = operators
         self.widths = np.asarray(layers, dtype=np.int64)
-        self.allowed_weights = np.asarray(sorted(weights), dtype=np.int8)
+        self.weight_list = np.asarray(weights, dtype=np.int8)
+        self.allowed_weights = np.unique(self.weight_list)
         self.bias_min, self.bias_max = int(bias_min), int(bias_max)
         self.lam = float(lam)
         self.add_rate = float(add_connection_rate)
@@ -52,37 +73,76 @@ class LayeredModel(NetworkModel):
         self.slot_src = np.asarray(src, dtype=np.int32)
         self.slot_dst = np.asarray(dst, dtype=np.int32)
         self.n_slots = len(src)
+        # First slot of each transition between consecutive layers.
+        self.slot_offset = np.concatenate(
+            [[0], np.cumsum(self.widths[:-1] * self.widths[1:])]).astype(np.int64)
+        # The authors' retry bound for add-connection: the number of nodes squared.
+        self.max_add_tries = self.n_nodes * self.n_nodes
         # tanh(lam * s) for integer s != 0 is exactly +-1.0 in float64 from here on.
         self.sign_activation = math.tanh(self.lam) == 1.0
 
     # -- genomes -----------------------------------------------------------
     def random(self, n, rng):
         weights = np.zeros((n, self.n_slots), dtype=np.int8)
+        biases = rng.integers(self.bias_min, self.bias_max + 1,
+                              size=(n, self.n_nodes - self.n_inputs)).astype(np.int8)
+        if self.operators == "authors":
+            index = np.full((n, self.n_slots), -1, dtype=np.int8)
+            counts = rng.integers(0, max(self.init_connections_max, 1), size=n)
+            kernel.random_authors(weights, index, self.widths, self.slot_offset, self.weight_list,
+                                  counts, self.max_add_tries, rng)
+            return {"weights": weights, "weight_index": index, "biases": biases}
         counts = np.minimum(rng.integers(0, self.init_connections_max + 1, size=n), self.n_slots)
         for i in range(n):
             slots = rng.choice(self.n_slots, size=counts[i], replace=False)
             weights[i, slots] = rng.choice(self.allowed_weights, size=counts[i])
-        biases = rng.integers(self.bias_min, self.bias_max + 1,
-                              size=(n, self.n_nodes - self.n_inputs)).astype(np.int8)
-        return {"weights": weights, "biases": biases}
+        return {"weights": weights, "weight_index": self.index_of(weights), "biases": biases}
+
+    def index_of(self, weights):
+        """Each weight's first position in the weight list, -1 where absent."""
+        index = np.full(weights.shape, -1, dtype=np.int8)
+        for k in range(len(self.weight_list) - 1, -1, -1):
+            index[weights == self.weight_list[k]] = k
+        return index
 
     def mutate(self, genomes, rng):
         weights = genomes["weights"].copy()
         biases = genomes["biases"].copy()
-        kernel.mutate(weights, biases, self.allowed_weights, self.bias_min, self.bias_max,
-                      self.add_rate, self.remove_rate, self.bias_rate, self.weight_rate_scale, rng)
-        return {"weights": weights, "biases": biases}
+        if "weight_index" in genomes:
+            index = genomes["weight_index"].copy()
+        else:
+            index = self.index_of(weights)
+        if self.operators == "authors":
+            kernel.mutate_authors(weights, index, biases, self.weight_list, self.bias_min, self.bias_max,
+                                  self.add_rate, self.remove_rate, self.bias_rate,
+                                  self.weight_rate_scale, self.widths, self.slot_offset,
+                                  self.max_add_tries, rng)
+        else:
+            kernel.mutate(weights, biases, self.allowed_weights, self.bias_min, self.bias_max,
+                          self.add_rate, self.remove_rate, self.bias_rate, self.weight_rate_scale, rng)
+            index = self.index_of(weights)
+        return {"weights": weights, "weight_index": index, "biases": biases}
 
     # -- behaviour ---------------------------------------------------------
+    def _inputs(self, inputs):
+        dtype = np.int16 if self.sign_activation else np.float64
+        return np.ascontiguousarray(np.where(np.asarray(inputs, dtype=bool), 1, -1).astype(dtype))
+
     def activations(self, genomes, inputs):
         """Real-valued output-node values, shape (n, P, n_out)."""
-        dtype = np.int16 if self.sign_activation else np.float64
-        x = np.where(np.asarray(inputs, dtype=bool), 1, -1).astype(dtype)
         return kernel.forward(genomes["weights"], genomes["biases"], self.widths,
-                              np.ascontiguousarray(x), self.lam, self.sign_activation)
+                              self._inputs(inputs), self.lam, self.sign_activation)
 
     def outputs(self, genomes, inputs):
         return self.activations(genomes, inputs) > 0
+
+    def performance(self, genomes, inputs, target):
+        # The authors' rule: "true" needs an output above 0, "false" one below
+        # 0; the literal rule reads an output of 0 as "false".
+        target = np.ascontiguousarray(np.asarray(target, dtype=bool).reshape(len(inputs), -1))
+        return kernel.fraction_correct(genomes["weights"], genomes["biases"], self.widths,
+                                       self._inputs(inputs), target, self.lam, self.sign_activation,
+                                       self.operators == "authors")
 
     # -- structure ---------------------------------------------------------
     def edges(self, genomes):
@@ -91,6 +151,11 @@ class LayeredModel(NetworkModel):
         src = np.broadcast_to(self.slot_src, (n, self.n_slots))
         dst = np.broadcast_to(self.slot_dst, (n, self.n_slots))
         return src, dst, w.astype(np.float64)
+
+    def same_edges(self, a, b, values):
+        # Every slot joins a fixed pair of nodes: the weights say it all.
+        wa, wb = a["weights"], b["weights"]
+        return (wa == wb).all(axis=1) if values else ((wa != 0) == (wb != 0)).all(axis=1)
 
     def positions(self):
         xs, ys = [], []
@@ -116,8 +181,13 @@ class LayeredModel(NetworkModel):
         w = genomes["weights"][i]
         live = np.flatnonzero(w)
         edges = [[int(self.slot_src[e]), int(self.slot_dst[e]), int(w[e])] for e in live]
-        return {"kind": self.kind, "layers": [int(v) for v in self.widths],
+        data = {"kind": self.kind, "layers": [int(v) for v in self.widths],
                 "nodes": nodes, "edges": edges}
+        if len(self.allowed_weights) < len(self.weight_list):
+            # A repeated value: record which copy each weight is (see the module docstring).
+            index = genomes["weight_index"][i] if "weight_index" in genomes else self.index_of(w[None])[0]
+            data["weight_index"] = [int(index[e]) for e in live]
+        return data
 
     def from_json(self, data):
         if data.get("kind") != self.kind:
@@ -138,6 +208,19 @@ class LayeredModel(NetworkModel):
                 raise ConfigError("network.edges", f"weight {w} of edge {src}->{dst} not allowed",
                                   [int(v) for v in self.allowed_weights])
             weights[0, slot_of[(src, dst)]] = w
+        index = self.index_of(weights)
+        given = data.get("weight_index")
+        if given is not None:
+            edges = data.get("edges", [])
+            if not isinstance(given, list) or len(given) != len(edges):
+                raise ConfigError("network.weight_index", "needs one list position per edge",
+                                  f"integers 0..{len(self.weight_list) - 1}")
+            for (src, dst, w), k in zip(edges, given):
+                if not isinstance(k, int) or not 0 <= k < len(self.weight_list) or self.weight_list[k] != w:
+                    raise ConfigError("network.weight_index",
+                                      f"position {k!r} does not hold weight {w} of edge {src}->{dst}",
+                                      [int(v) for v in self.weight_list])
+                index[0, slot_of[(src, dst)]] = k
         biases = np.zeros((1, self.n_nodes - self.n_inputs), dtype=np.int8)
         for node in data.get("nodes", []):
             nid = node.get("id")
@@ -149,4 +232,4 @@ class LayeredModel(NetworkModel):
                     raise ConfigError("network.nodes.bias", f"bias {b!r} of node {nid}",
                                       f"integers {self.bias_min}..{self.bias_max}")
                 biases[0, nid - self.n_inputs] = b
-        return {"weights": weights, "biases": biases}
+        return {"weights": weights, "weight_index": index, "biases": biases}

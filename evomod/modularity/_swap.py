@@ -14,12 +14,13 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def swap_directed(src, dst, exists, picks, target):
+def swap_directed(src, dst, exists, picks, target, weights, same_weight):
     """Rewire edges a->b, c->d into a->d, c->b in place; returns the swaps done.
 
     In- and out-degrees are preserved; no self-loop or duplicate edge is
     created. ``picks`` is a (T, 2) array of edge indices; stops after
-    ``target`` successful swaps or T proposals.
+    ``target`` successful swaps or T proposals. With ``same_weight`` only
+    edges of equal ``weights`` are swapped, so weighted degrees are kept too.
     """
     done = 0
     for t in range(picks.shape[0]):
@@ -36,6 +37,8 @@ def swap_directed(src, dst, exists, picks, target):
             continue
         if a == d or c == b:
             continue
+        if same_weight and weights[e1] != weights[e2]:
+            continue
         if exists[a, d] or exists[c, b]:
             continue
         exists[a, b] = False
@@ -49,11 +52,12 @@ def swap_directed(src, dst, exists, picks, target):
 
 
 @numba.njit(cache=True)
-def swap_undirected(u, v, exists, picks, flips, target):
+def swap_undirected(u, v, exists, picks, flips, target, weights, same_weight):
     """Rewire edges {a,b}, {c,d} into {a,d}, {c,b} in place; returns the swaps done.
 
     ``exists`` is symmetric. ``flips[t]`` reverses the second edge's
     orientation, so both rewirings of a pair of edges are proposed.
+    ``same_weight`` as in :func:`swap_directed`.
     """
     done = 0
     for t in range(picks.shape[0]):
@@ -68,6 +72,8 @@ def swap_undirected(u, v, exists, picks, flips, target):
         if flips[t]:
             c, d = d, c
         if a == c or b == d or a == d or c == b:
+            continue
+        if same_weight and weights[e1] != weights[e2]:
             continue
         if exists[a, d] or exists[c, b]:
             continue
@@ -88,7 +94,7 @@ def swap_undirected(u, v, exists, picks, flips, target):
 
 
 def randomize(adjacency: np.ndarray, directed: bool, rng: np.random.Generator,
-              swaps_per_edge: float = 10.0) -> np.ndarray:
+              swaps_per_edge: float = 10.0, same_weight: bool = False) -> np.ndarray:
     """A degree-preserving random rewiring of ``adjacency`` (validated, >= 0).
 
     Directed: in- and out-degree of every node kept. Undirected: the graph is
@@ -97,7 +103,9 @@ def randomize(adjacency: np.ndarray, directed: bool, rng: np.random.Generator,
     the same undirected graph. Self-loops stay where they are; other edges
     keep their weights as they move. Aims for ``swaps_per_edge * n_edges``
     successful swaps with at most ten times as many proposals (dense graphs
-    may allow fewer).
+    may allow fewer). ``same_weight`` swaps only edges of equal weight, which
+    keeps weighted degrees as well (e.g. the weight-2 edges that reciprocal
+    pairs a->b, b->a become in ``A + A.T``).
     """
     a = np.asarray(adjacency, dtype=float)
     out = np.diag(np.diag(a))
@@ -114,9 +122,10 @@ def randomize(adjacency: np.ndarray, directed: bool, rng: np.random.Generator,
     src = src.astype(np.int64)
     dst = dst.astype(np.int64)
     if directed:
-        swap_directed(src, dst, off != 0, picks, target)
+        swap_directed(src, dst, off != 0, picks, target, weights, same_weight)
     else:
         flips = rng.random(10 * target) < 0.5
-        swap_undirected(src, dst, (off + off.T) != 0, picks, flips, target)
+        swap_undirected(src, dst, (off + off.T) != 0, picks, flips, target, weights,
+                        same_weight)
     out[src, dst] = weights
     return out

@@ -2,10 +2,14 @@
 
 ``Qm = (Q_real - Q_rand) / (Q_max - Q_rand)`` where ``Q_rand`` is the mean
 best Q of random networks — degree-preserving rewirings of the real network
-(:func:`random_baseline`) or networks decoded from random genomes
-(:func:`genome_baseline`) — and ``Q_max`` the mean best Q of networks evolved
-to maximise Q alone (supplied by the evolution engine). Kashtan & Alon used
-1,000 random networks. Baselines are slow to estimate and shared by a whole
+(:func:`degree_preserving_baseline`, or :func:`random_baseline` which swaps
+and measures with one ``directed`` flag) or networks decoded from random
+genomes (:func:`genome_baseline`; Kashtan & Alon condition them on the real
+network's node count, see :mod:`evomod.baselines`) — and ``Q_max`` the mean
+best Q of networks evolved to maximise Q alone (supplied by the evolution
+engine), checked against the degree-sequence-constrained maximum
+(:func:`degree_constrained_q_max`). Kashtan & Alon used 1,000 random
+networks. Baselines are slow to estimate and shared by a whole
 population, so :class:`BaselineCache` keeps them on disk.
 """
 
@@ -127,6 +131,90 @@ def random_baseline(adjacency, n_samples: int = 1000, directed: bool = True,
         values[s] = maximize_q(sample, directed=directed, method=method).q
     return Baseline.from_values(values, n_empty=n_samples if not a.any() else 0,
                                 source="degree-preserving")
+
+
+SWAPS = ("directed", "undirected")
+
+
+def _check_swaps(swaps: str, directed: bool) -> bool:
+    """True for undirected swaps; refuses undirected swaps under a directed Q."""
+    if swaps not in SWAPS:
+        raise ConfigError("swaps", f"unknown swaps {swaps!r}", SWAPS)
+    if swaps == "undirected" and directed:
+        raise ConfigError("swaps", "undirected swaps lose edge directions, which a directed Q "
+                                   "needs", ["directed"])
+    return swaps == "undirected"
+
+
+def _q_view(a: np.ndarray, directed: bool) -> np.ndarray:
+    # As evomod.modularity.tracking.measure_network: A directed, A + A.T undirected.
+    return a if directed else a + a.T
+
+
+def degree_preserving_baseline(adjacency, n_samples: int = 1000, directed: bool = False,
+                               method: str = "auto", seed=None, swaps: str = "directed",
+                               swaps_per_edge: float = 10.0) -> Baseline:
+    """Q_rand of one network: mean best Q over degree-preserving rewirings of it.
+
+    ``adjacency`` is the network's *directed* graph (``A[i, j]`` = edge
+    i -> j, as ``network_graph(..., directed=True)`` gives). ``swaps``:
+
+    * ``"directed"`` (default; Kashtan & Alon's randomisations keep the
+      network's directed degree sequence): a->b, c->d become a->d, c->b, so
+      every node keeps its in- and out-degree, hence also its total degree;
+    * ``"undirected"``: swaps on the undirected graph ``A + A.T`` keep every
+      node's degree only (refused with ``directed=True``); a reciprocal pair
+      a->b, b->a is one edge of weight 2 there and swaps only with other
+      such edges, so weighted degrees are kept too.
+
+    No self-loop or duplicate edge is created; self-loops stay in place.
+    Each sample's Q is measured as the real network's is by
+    :func:`evomod.modularity.tracking.measure_network`: ``maximize_q(A)``
+    directed, ``maximize_q(A + A.T)`` undirected, with ``method``. Unlike
+    :func:`random_baseline`, the swap rule and the Q are chosen separately.
+    """
+    _check_method(method)
+    undirected_swaps = _check_swaps(swaps, directed)
+    a = as_adjacency(adjacency, nonnegative=True)
+    n_samples = positive_int(n_samples, "n_samples", minimum=2)
+    if not (isinstance(swaps_per_edge, (int, float)) and swaps_per_edge > 0):
+        raise ConfigError("swaps_per_edge", f"must be a positive number, got {swaps_per_edge!r}")
+    rng = rng_from(seed)
+    values = np.empty(n_samples)
+    for s in range(n_samples):
+        sample = randomize(a, not undirected_swaps, rng, swaps_per_edge, same_weight=True)
+        values[s] = maximize_q(_q_view(sample, directed), directed=directed, method=method).q
+    return Baseline.from_values(values, n_empty=n_samples if not a.any() else 0,
+                                source=f"degree-preserving ({swaps} swaps)")
+
+
+def degree_constrained_q_max(adjacency, directed: bool = False, method: str = "auto", seed=None,
+                             swaps: str = "directed", restarts: int = 8,
+                             steps_per_edge: float = 20000.0) -> Baseline:
+    """The highest Q found among graphs with ``adjacency``'s degree sequence.
+
+    A check on the evolved Q_max (see :mod:`evomod.modularity._climb`):
+    ``restarts`` simulated-annealing searches over (graph, partition), with
+    the swaps ``swaps`` allows (the degrees it keeps, as in
+    :func:`degree_preserving_baseline`) and single-node module moves,
+    ``steps_per_edge`` moves per edge each. ``values`` holds each restart's
+    best Q; the estimate of the constrained maximum is ``values.max()`` (a
+    lower bound on the true maximum), ``mean`` says how consistently the
+    searches reach it.
+    """
+    from evomod.modularity._climb import degree_constrained_max
+
+    _check_method(method)
+    undirected_swaps = _check_swaps(swaps, directed)
+    a = as_adjacency(adjacency, nonnegative=True)
+    restarts = positive_int(restarts, "restarts")
+    if not (isinstance(steps_per_edge, (int, float)) and steps_per_edge > 0):
+        raise ConfigError("steps_per_edge", f"must be a positive number, got {steps_per_edge!r}")
+    values, _ = degree_constrained_max(a, directed, method, undirected_swaps, rng_from(seed),
+                                       restarts=restarts, steps_per_edge=float(steps_per_edge))
+    return Baseline.from_values(values, n_empty=restarts if not a.any() else 0,
+                                source=f"degree-constrained maximum ({swaps} swaps, "
+                                       f"{restarts} restarts)")
 
 
 def genome_baseline(sample_networks: Callable, n_samples: int = 1000, directed: bool = True,

@@ -47,10 +47,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from evomod.errors import ConfigError
+from evomod.modularity._exact import CG_MAX_NODES
 from evomod.modularity._validate import isolated_mask
 
 KINDS = ("layered", "threshold", "circuit")
 PRUNE_OPTIONS = (True, False, "isolated")
+# A graph is a dense n x n matrix: beyond this many nodes it would not fit
+# comfortably in memory (every model evomod builds stays far below).
+MAX_GRAPH_NODES = 4_096
+# |weight| of one edge entry; sums of up to n**2 such entries stay finite.
+MAX_EDGE_WEIGHT = 1e100
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,14 +168,27 @@ def _require(mapping: Mapping, key: str, where: str):
 
 def _node_id(value, field: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(field, f"node ids must be integers, got {value!r}")
+        raise ConfigError(field, f"node ids must be integers, got {_show(value)}")
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ConfigError(field, f"node id {_show(value)} is out of range", "64-bit integers")
     return int(value)
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _list(value, field: str) -> list:
     if not isinstance(value, (list, tuple)):
         raise ConfigError(field, f"must be a list, got {type(value).__name__}")
     return list(value)
+
+
+def _check_size(n: int) -> None:
+    if n > MAX_GRAPH_NODES:
+        raise ConfigError("network", f"has {n} nodes, too many to build its graph",
+                          f"at most {MAX_GRAPH_NODES} nodes")
 
 
 def _parse_layered(net: Mapping):
@@ -178,7 +198,11 @@ def _parse_layered(net: Mapping):
             for s in layer_sizes):
         raise ConfigError("network.layers", f"must list at least two positive layer sizes, "
                                             f"got {layer_sizes!r}")
+    if sum(layer_sizes) > MAX_GRAPH_NODES:
+        raise ConfigError("network.layers", f"adds up to {sum(layer_sizes)} nodes, too many to build "
+                                            "its graph", f"at most {MAX_GRAPH_NODES} nodes in all")
     nodes = _list(_require(net, "nodes", "network"), "network.nodes")
+    _check_size(len(nodes))
     ids, layers, index = [], [], {}
     for i, node in enumerate(nodes):
         where = f"network.nodes[{i}]"
@@ -197,11 +221,14 @@ def _parse_layered(net: Mapping):
         layers.append(int(layer))
     layers = np.array(layers, dtype=np.int64)
     counts = np.bincount(layers, minlength=len(layer_sizes))
-    over = np.flatnonzero(counts > np.array(layer_sizes))
-    if len(over):
-        l0 = int(over[0])
+    # The widths must be exactly the nodes': a layer listed but left without
+    # nodes would silently lose the outputs (and every node with them).
+    wrong = np.flatnonzero(counts != np.array(layer_sizes))
+    if len(wrong):
+        l0 = int(wrong[0])
         raise ConfigError("network.nodes", f"layer {l0} has {counts[l0]} nodes but "
-                                           f"network.layers allows {layer_sizes[l0]}")
+                                           f"network.layers says {layer_sizes[l0]}",
+                          "as many nodes in each layer as network.layers says")
 
     raw = np.zeros((len(ids), len(ids)))
     for e, edge in enumerate(_list(_require(net, "edges", "network"), "network.edges")):
@@ -211,8 +238,9 @@ def _parse_layered(net: Mapping):
         src, dst = (_known(_node_id(v, where), index, where) for v in edge[:2])
         weight = edge[2]
         numeric = isinstance(weight, (int, float, np.integer, np.floating))
-        if isinstance(weight, bool) or not numeric or not math.isfinite(weight):
-            raise ConfigError(where, f"weight must be a finite number, got {weight!r}")
+        if isinstance(weight, bool) or not numeric or not _finite(weight):
+            raise ConfigError(where, f"weight must be a finite number, got {_show(weight)}",
+                              f"numbers with |w| <= {MAX_EDGE_WEIGHT:g}")
         if layers[dst] <= layers[src]:
             raise ConfigError(where, f"runs from layer {layers[src]} to layer {layers[dst]}; "
                                      "edges must go from a lower to a higher layer")
@@ -224,6 +252,7 @@ def _parse_layered(net: Mapping):
 def _parse_circuit(net: Mapping):
     inputs = _list(_require(net, "inputs", "network"), "network.inputs")
     gates = _list(_require(net, "gates", "network"), "network.gates")
+    _check_size(len(inputs) + len(gates))
     ids, index = [], {}
 
     def add(nid, where):
@@ -256,6 +285,13 @@ def _parse_circuit(net: Mapping):
         where = f"network.outputs[{o}]"
         outputs[_known(_node_id(nid, where), index, where)] = True
     return np.array(ids, dtype=np.int64), raw, outputs, None
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(x) and abs(x) <= MAX_EDGE_WEIGHT
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _known(nid: int, index: dict, where: str) -> int:
@@ -336,3 +372,86 @@ def score_network(network: Mapping, directed: bool | None = None, method: str = 
     out["clusterability_p"] = test.p
     out["clusterability_z"] = None if math.isnan(test.z) else test.z
     return out
+
+
+# -- networks from files (evomod score) --------------------------------------------
+
+# evomod score's bound on a network's size: Q's spectral refinement and the
+# n-cut test's shuffles grow quickly with it (a 1,000-gate circuit takes
+# 20-40 s); networks up to this many nodes score in a few seconds.
+SCORE_MAX_NODES = 400
+# --method exact: up to CG_MAX_NODES connected nodes the exact solver prices
+# columns exhaustively (under a second); one node more already takes minutes.
+EXACT_MAX_NODES = CG_MAX_NODES
+MAX_NETWORK_FILE_BYTES = 64 * 2**20
+
+
+def read_network_file(path) -> Mapping:
+    """The network in a JSON file: a bare network, or a run's best.json (its
+    best network). The file must be UTF-8 JSON; any problem is one ConfigError."""
+    return network_in(read_json_file(path))
+
+
+def read_json_file(path):
+    """A UTF-8 JSON file's content (NaN and Infinity refused); any problem is one ConfigError."""
+    import json
+    from evomod.config import read_text
+
+    def no_constant(name):
+        raise ConfigError("network", f"{path} is not valid JSON: {name} is not a JSON number")
+
+    text = read_text(path, "network", "JSON", limit=MAX_NETWORK_FILE_BYTES)
+    try:
+        data = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as err:
+        raise ConfigError("network", f"{path} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ConfigError("network", f"{path} is nested too deeply to be a network") from None
+    except ValueError as err:  # e.g. an integer of more digits than Python converts
+        raise ConfigError("network", f"{path} is not valid JSON: {' '.join(str(err).split(';')[0].split())}") from None
+    return data
+
+
+def network_in(data) -> Mapping:
+    """The network a parsed file holds: itself, or a best.json's ``networks[0].network``."""
+    if isinstance(data, Mapping) and "networks" in data:
+        entries = data["networks"]
+        allowed = 'a run\'s best.json: {"networks": [{"network": {...}}, ...]}'
+        if not isinstance(entries, list):
+            raise ConfigError("networks", f"must be a list of hall-of-fame entries, got {_show(entries)}",
+                              allowed)
+        if not entries:
+            raise ConfigError("networks", "is empty: there is no network to score", allowed)
+        if not isinstance(entries[0], Mapping):
+            raise ConfigError("networks[0]", f"must be an entry with a network, got {_show(entries[0])}",
+                              allowed)
+        if "network" not in entries[0]:
+            raise ConfigError("networks[0].network", "missing", allowed)
+        data = entries[0]["network"]
+    if not isinstance(data, Mapping):
+        raise ConfigError("network", f"must be a network object, got {_show(data)}",
+                          f"an object with \"kind\" in {', '.join(KINDS)} (see evomod score --help)")
+    return data
+
+
+def _declared_nodes(network: Mapping) -> int:
+    if network.get("kind") == "circuit":
+        return sum(len(network[k]) for k in ("inputs", "gates") if isinstance(network.get(k), list))
+    nodes = network.get("nodes")
+    return len(nodes) if isinstance(nodes, list) else 0
+
+
+def check_scorable(network: Mapping, method: str, directed: bool | None = None) -> None:
+    """Refuse a network that ``score_network`` would take minutes (or hours) on."""
+    n = _declared_nodes(network)
+    if n > SCORE_MAX_NODES:
+        raise ConfigError("network", f"has {n} nodes; evomod score takes at most {SCORE_MAX_NODES} "
+                                     "(larger networks take minutes to score)",
+                          f"networks of at most {SCORE_MAX_NODES} nodes")
+    if method == "exact":
+        if directed is None:
+            directed = network.get("kind") == "layered"
+        kept = network_graph(network, directed=directed, prune=True).n_nodes
+        if kept > EXACT_MAX_NODES:
+            raise ConfigError("--method", f"exact is limited to {EXACT_MAX_NODES} connected nodes; this "
+                                          f"network has {kept}", ["auto", "spectral", "clune"])
