@@ -138,6 +138,14 @@ def _score(args):
     except ConfigError as err:
         raise _in_file(err, args.network) from None
     attach_qm(result, network, args.baselines)
+    if not args.no_qm:
+        from pathlib import Path
+
+        from evomod.baselines import paper_qm, run_config_for
+        config = run_config_for(args.network, args.config)
+        result["paper_qm"] = paper_qm(network, config, directed=result["directed"], method=result["method"],
+                                      cache_dir=args.baselines if Path(args.baselines).is_dir() else None,
+                                      n_samples=args.qm_samples, seed=args.seed)
     if args.json:
         print(json.dumps(result, indent=1))
         return
@@ -151,6 +159,9 @@ def _score(args):
                            f"n={result['q_max_n']})"))
     else:
         rows.append(("Qm", result.get("qm_note", "no baselines")))
+    if "paper_qm" in result:
+        from evomod.baselines import qm_rows
+        rows += qm_rows(result["paper_qm"])
     if result["ncut"] is None:
         rows.append(("n-cut", "no edges"))
     else:
@@ -168,7 +179,8 @@ def _baseline(args):
     config = config_mod.load(args.config)
     for name, baseline in compute_baselines(config, args.cache, samples=args.samples, runs=args.runs,
                                             generations=args.generations,
-                                            population=args.population).items():
+                                            population=args.population, sizes=args.sizes,
+                                            workers=args.workers).items():
         print(f"{name}: {baseline.mean:.4f} ± {baseline.sem:.4f} (n = {baseline.n}, {baseline.source})")
 
 
@@ -211,6 +223,14 @@ def build_parser() -> ArgumentParser:
                         "spectral for Kashtan & Alon's models, as logged in runs)")
     p.add_argument("--baselines", default="baselines",
                    help="Qm baseline cache (see evomod baseline)")
+    p.add_argument("--config", default=None,
+                   help="the run's TOML or config.json (default: config.json beside a run's best.json); "
+                        "needed for the size-matched Q_rand and the evolved Q_max")
+    p.add_argument("--qm-samples", type=int_in(1, 100_000), default=1000,
+                   help="degree-preserving randomisations and size-matched random genomes per network "
+                        "for Q_rand (Kashtan & Alon: 1000)")
+    p.add_argument("--no-qm", action="store_true",
+                   help="skip Kashtan & Alon's per-network Qm controls (seconds per network)")
     p.set_defaults(func=_score)
     p = command("baseline", "compute Qm baselines (Q_rand, Q_max) for a config's model")
     p.add_argument("config", help="TOML config whose model (and modularity settings) the baselines are for")
@@ -219,8 +239,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--runs", type=int_in(1, 1_000), default=5, help="evolutions maximising Q, for Q_max")
     p.add_argument("--generations", type=int_in(1, MAX_GENERATIONS), default=300,
                    help="generations of each Q_max evolution")
-    p.add_argument("--population", type=int_in(2, MAX_POPULATION), default=100,
-                   help="population of each Q_max evolution")
+    p.add_argument("--population", type=int_in(2, MAX_POPULATION), default=None,
+                   help="population of each Q_max evolution (default: the config's own, as Kashtan & Alon)")
+    p.add_argument("--sizes", type=int_in(1, 10_000), nargs="*", default=[],
+                   help="node counts to precompute the size-matched Q_rand for")
+    p.add_argument("--workers", type=int_in(1, 4096), default=1, help="processes for the Q_max evolutions")
     p.set_defaults(func=_baseline)
     from evomod import adapt, report, sweep
     sweep.add_command(sub)
