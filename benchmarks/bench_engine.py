@@ -135,7 +135,7 @@ def main():
               (evolution, "_record", "log (stats, Q, hall of fame)")]
     originals = [(owner, name, timer.wrap(owner, name, phase)) for owner, name, phase in phases]
     steady = timed_generations(evolution, state, args.generations)
-    total = args.generations / steady
+    total = 1.0 / steady  # seconds per generation
     for owner, name, original in originals:
         if owner is selection_mod:
             setattr(owner, name, original)

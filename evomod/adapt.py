@@ -6,7 +6,9 @@ generations until some individual is perfect again, giving up at 5,000.
 Kashtan, Noor & Alon (2007) compare such times between fixed and modularly
 varying goals as a speedup ``S = T_FG / T_MVG`` (:func:`speedup`).
 
-For each run directory: its best network (``best.json`` ``networks[0]``) must
+For each run directory: the best network of its final population
+(``best.json`` ``final``, or ranked from ``population.npz``; ``--network
+hall`` takes the hall of fame's ``networks[0]``, the best ever seen) must
 be perfect on goal A (the goal the run ended on, or ``--from``); networks that
 are not are skipped and listed. The adaptation evolves under a fixed goal B
 with the run's own config otherwise (model, treatment, cost, selection, seed),
@@ -206,9 +208,27 @@ def _csv(results: list[dict]) -> str:
     return out.getvalue()
 
 
+def final_best_network(run: Path, cfg) -> dict:
+    """The best network of a run's final population, in the exchange format:
+    best by fitness, then cheapest when the cost is selected on, then first,
+    as the loop ranks it (Clune et al. adapt the network a run ends with).
+    ``best.json``'s hall of fame keeps the best ever seen instead, which for
+    a population of neutral equals is whichever entered first."""
+    from types import SimpleNamespace
+
+    from evomod.evolve import Evolution
+    with np.load(Path(run) / "population.npz", allow_pickle=False) as data:
+        genomes = {k[len("genome_"):]: data[k] for k in data.files if k.startswith("genome_")}
+        performance, cost = data["performance"], data["cost"]
+    evolution = Evolution(cfg)
+    ranked = SimpleNamespace(performance=performance, cost=cost,
+                             penalty=evolution.parts.model.penalty(genomes))
+    return evolution.parts.model.to_json(genomes, evolution.best_index(ranked))
+
+
 def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population: int | None = None,
                    goal_from: str | None = None, workers: int | None = 1, scheduler: str | None = None,
-                   progress: bool | None = None, figure: bool = True) -> dict:
+                   progress: bool | None = None, figure: bool = True, network: str = "final") -> dict:
     """Adapt every run in ``run_dirs`` to goal ``to``; write and return ``adapt.json``'s content."""
     from evomod import config as config_mod
     from evomod.build import build_parts
@@ -237,8 +257,13 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
             config_mod.from_dict(raw)
         except ConfigError as err:
             raise ConfigError(err.field, f"{run}: {str(err)[len(err.field) + 2:]}") from None
-        jobs.append(Job(str(run), (str(run), _treatment_name(run, cfg), raw,
-                                   best["networks"][0]["network"], goal_a, to)))
+        if network == "final" and "final" in best:
+            source = best["final"]["network"]
+        elif network == "final" and (run / "population.npz").exists():
+            source = final_best_network(run, cfg)
+        else:
+            source = best["networks"][0]["network"]
+        jobs.append(Job(str(run), (str(run), _treatment_name(run, cfg), raw, source, goal_a, to)))
     outcomes = execute(_task, jobs, workers=workers, scheduler=scheduler, progress=progress,
                        unit="adaptation")
     results, failures = [], []
@@ -270,7 +295,8 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
 def _command(args) -> None:
     from evomod.report import median_ci_text
     data = run_adaptation(args.run_dirs, args.to, args.out, cap=args.cap, population=args.population,
-                          goal_from=args.goal_from, workers=args.workers, scheduler=args.scheduler)
+                          goal_from=args.goal_from, workers=args.workers, scheduler=args.scheduler,
+                          network=args.network)
     for s in data["skipped"]:
         print(f"skipped {s['source']}: {s['reason']}", file=sys.stderr)
     for f in data["failed"]:
@@ -293,6 +319,9 @@ def add_command(subparsers) -> argparse.ArgumentParser:
                    help="goal A the network must be perfect on (default: the goal its run ended on)")
     p.add_argument("--out", required=True, help="directory for adapt.json, adapt.csv and the figure")
     p.add_argument("--cap", type=int, default=5000, help="give up after this many generations")
+    p.add_argument("--network", choices=("final", "hall"), default="final",
+                   help="which network to clone: the final population's best (as Clune et al.), or "
+                        "best.json's hall-of-fame best (the best ever seen)")
     p.add_argument("--population", type=int, default=None,
                    help="clones per adaptation (default: the run's population)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPUs)")

@@ -308,7 +308,9 @@ class Evolution:
         candidates = []
         for i in top:
             network = creator.EvomodNetwork({name: arr[i].copy() for name, arr in state.genomes.items()})
-            network.fitness.values = (float(fit[i]), float(state.cost[i]))
+            # The cost breaks ties only when it is selected on (see ranking()).
+            tie = float(state.cost[i]) if "cost" in self.parts.objectives else 0.0
+            network.fitness.values = (float(fit[i]), tie)
             candidates.append(network)
         state.hall_of_fame.update(candidates)
 

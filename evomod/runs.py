@@ -112,12 +112,19 @@ def best_networks(evolution: Evolution, state: State) -> dict:
     entries = []
     for network in state.hall_of_fame:
         genome = {k: np.asarray(v)[None] for k, v in network.items()}
-        fitness, cost = network.fitness.values
+        fitness = network.fitness.values[0]
+        cost = float(evolution.parts.cost(model, genome)[0])
         performance = float(evolution.evaluate(genome, goal, None)[0])
         entries.append({"fitness": fitness, "performance": performance, "cost": cost,
                         "network": model.to_json(genome, 0)})
+    final = evolution.best_index(state)
     return {"generation": state.generation, "goal": goal,
-            "first_solved": dict(state.first_solved), "networks": entries}
+            "first_solved": dict(state.first_solved),
+            "steady_at": state.steady_at, "steady_networks": state.steady_networks,
+            # The final population's best (what Clune et al. analyse and adapt).
+            "final": {"performance": float(state.performance[final]), "cost": float(state.cost[final]),
+                      "network": model.to_json(state.genomes, final)},
+            "networks": entries}
 
 
 # -- one writer per directory ------------------------------------------------------

@@ -9,8 +9,9 @@ selected on) and of the median Q over the first front's top members (the
 authors' other logged figure, last logged value); the final best
 performance and the number of runs with a perfect network; the first
 generation with a perfect network; connections of the best network; and the
-fraction of runs whose best network puts the left and right inputs in
-different modules (``evomod.modularity.splits``). Then Mann–Whitney tests of
+fraction of runs whose final best network (the final population's best,
+ranked as the loop ranks it) puts the left and right inputs in different
+modules (``evomod.modularity.splits``). Then Mann–Whitney tests of
 Q between each pair of treatments, and adaptation times from ``evomod
 adapt`` output directories.
 """
@@ -24,6 +25,8 @@ import math
 import sys
 from pathlib import Path
 
+from evomod import config as config_mod
+from evomod.adapt import final_best_network
 from evomod.modularity.splits import left_right_split
 from evomod.report import bootstrap_median_ci, mann_whitney
 
@@ -45,7 +48,9 @@ def runs_of(directories):
             config = json.loads((run / "config.json").read_text())
             with open(run / "log.csv", newline="") as handle:
                 rows = list(csv.DictReader(handle))
-            network = best["networks"][0]["network"]
+            # The final population's best, as the authors analyse it.
+            network = (best["final"]["network"] if "final" in best
+                       else final_best_network(run, config_mod.from_dict(config)))
             found.setdefault(run.parent.name, []).append({
                 "seed": config["seed"],
                 "q": last_value(rows, "q"),
