@@ -14,12 +14,13 @@ from numba import njit
 
 
 @njit(cache=True)
-def _dominates(f, a, b, use_stochastic, stochastic):
-    """+1 if a dominates b, -1 if b dominates a, 0 otherwise."""
+def _dominance_on(f, a, b, counted):
+    """+1 if row a dominates row b on the objectives ``counted`` marks, -1 if
+    b dominates a, 0 otherwise (all objectives maximised)."""
     a_better = False
     b_better = False
     for m in range(f.shape[1]):
-        if stochastic[m] and not use_stochastic:
+        if not counted[m]:
             continue
         if f[a, m] > f[b, m]:
             a_better = True
@@ -49,6 +50,8 @@ def nondominated_ranks(f, stochastic, p, rng):
     for m in range(n_obj):
         if stochastic[m]:
             any_stochastic = True
+    every = np.ones(n_obj, dtype=np.bool_)
+    fixed_only = ~stochastic
     columns = np.concatenate((np.flatnonzero(~stochastic), np.flatnonzero(stochastic)))
     order = _lex_desc(f, columns)
     rank = np.zeros(n, dtype=np.int64)
@@ -62,9 +65,9 @@ def nondominated_ranks(f, stochastic, p, rng):
         for r in range(top, -1, -1):
             a = head[r]
             while a >= 0:
-                verdict = _dominates(f, a, b, True, stochastic)
+                verdict = _dominance_on(f, a, b, every)
                 if any_stochastic:
-                    without = _dominates(f, a, b, False, stochastic)
+                    without = _dominance_on(f, a, b, fixed_only)
                     if without != verdict and not (rng.random() < p):
                         verdict = without
                 if verdict == 1:
@@ -130,20 +133,10 @@ def crowding_distance(f, rank):
 def stochastic_dominance(f, a, b, pressure, rng):
     """+1 if row a dominates row b on the objectives this comparison counts,
     -1 if b dominates a, 0 otherwise (all objectives maximised)."""
-    a_better = False
-    b_better = False
+    counted = np.empty(f.shape[1], dtype=np.bool_)
     for m in range(f.shape[1]):
-        if pressure[m] < 1.0 and not (rng.random() < pressure[m]):
-            continue
-        if f[a, m] > f[b, m]:
-            a_better = True
-        elif f[a, m] < f[b, m]:
-            b_better = True
-    if a_better and not b_better:
-        return 1
-    if b_better and not a_better:
-        return -1
-    return 0
+        counted[m] = pressure[m] >= 1.0 or rng.random() < pressure[m]
+    return _dominance_on(f, a, b, counted)
 
 
 @njit(cache=True)
