@@ -486,6 +486,17 @@ def _execute_dask(fn, jobs, address, finish) -> None:
 def _check_existing(plan: Plan) -> None:
     """A run directory left by another sweep must not be resumed as this one's."""
     from evomod.runs import read_json
+    out = Path(plan.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", f"{out} is an existing file, not a directory")
+    if out.is_dir() and not (out / "sweep.json").exists():
+        # Not a sweep directory (yet): only this plan's treatment folders may be there.
+        treatments = {run.path.parent.name for run in plan.runs}
+        foreign = sorted(n for n in os.listdir(out) if n not in treatments)
+        if foreign:
+            listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ConfigError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
+                              "give a new or empty directory")
     for run in plan.runs:
         saved = run.path / "config.json"
         if saved.exists():

@@ -783,3 +783,18 @@ def test_a_config_json_that_is_not_utf8_is_one_line(tmp_path, small_config, caps
     (out / "config.json").write_bytes((out / "config.json").read_text().encode("utf-16"))
     assert cli.main(["resume", str(out), "--quiet"]) == 2
     one_line_error(capsys, "config.json", "not UTF-8")
+
+
+def test_sweep_refuses_a_foreign_non_empty_directory(tmp_path, capsys):
+    from evomod.cli import main
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('seeds = 1\nbase = {generations = 2, population = 8, log_modularity_every = 0}\n'
+                     '[treatments.PA.selection]\ntreatment = "PA"\n', encoding="utf-8")
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my own file", encoding="utf-8")
+    assert main(["sweep", str(sweep), "--out", str(out), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "notes.txt" in err[0] and "--out" in err[0]
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "my own file"
