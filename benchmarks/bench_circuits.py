@@ -72,7 +72,7 @@ def reference_loop(generations, seed=0):
 
 
 def main():
-    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "generations": 10**9,
+    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "generations": 10**8,
                                 "log_modularity_every": 0,
                                 "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 20}})
     evolution = Evolution(cfg)

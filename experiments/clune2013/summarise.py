@@ -65,6 +65,22 @@ def runs_of(directories):
     return found
 
 
+def comparisons(found):
+    """The pairs the paper compares: PA against P&CC under each setting (a
+    name's suffix after the first '-'), P&RO against both, and P&CC against
+    its coordinates control."""
+    pairs = []
+    for name in found:
+        base, _, suffix = name.partition("-")
+        other = "P&CC" + ("-" + suffix if suffix else "")
+        if base == "PA" and other in found:
+            pairs.append((name, other))
+    for a, b in (("PA", "P&RO"), ("P&CC", "P&RO"), ("P&CC", "P&CC-coords")):
+        if a in found and b in found:
+            pairs.append((a, b))
+    return pairs
+
+
 def median_text(values, digits=3):
     values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
     if not values:
@@ -96,12 +112,10 @@ def main(argv=None):
                   f"{median_text([r['performance'] for r in runs], 4)} | {perfect}/{len(runs)} | "
                   f"{median_text([r['solved'] for r in runs], 0)} | "
                   f"{median_text([r['connections'] for r in runs], 0)} | {split} | {minutes:.1f} |\n")
-    names = list(found)
     out.write("\nMann–Whitney U, Q of the best network (two-sided):\n\n")
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            _, p = mann_whitney([r["q"] for r in found[a]], [r["q"] for r in found[b]])
-            out.write(f"- {a} vs {b}: p = {p:.2g}\n")
+    for a, b in comparisons(found):
+        _, p = mann_whitney([r["q"] for r in found[a]], [r["q"] for r in found[b]])
+        out.write(f"- {a} vs {b}: p = {p:.2g}\n")
     for directory in args.adapt:
         path = Path(directory) / "adapt.csv"
         if not path.exists():
