@@ -32,7 +32,7 @@ LOG_FIELDS = ("gen", "goal", "best", "median", "mean", "perfect", "cost", "conne
 RANDOM_OBJECTIVE = "random_objective"
 
 if not hasattr(creator, "EvomodFitness"):
-    # Performance up, cost down: the hall of fame ranks by performance, then cost.
+    # Fitness up, then cost down (cost only when selected on: see _update_hall_of_fame).
     creator.create("EvomodFitness", base.Fitness, weights=(1.0, -1.0))
     creator.create("EvomodNetwork", dict, fitness=creator.EvomodFitness)
 
@@ -259,8 +259,8 @@ class Evolution:
 
     def _measure_top_front(self, state: State) -> dict:
         """Mean and median Q over the first front's members of top fitness
-        (the authors' other two logged figures), each distinct genome once
-        per copy."""
+        (the authors' other two logged figures); members with the same
+        wiring share one Q computation."""
         fit = self.fitness(state.performance, state.cost, state.penalty)
         top = np.flatnonzero((fit == fit.max()) & (state.rank == 0))
         if len(top) == 0:
