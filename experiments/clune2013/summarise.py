@@ -116,22 +116,23 @@ def main(argv=None):
     for a, b in comparisons(found):
         _, p = mann_whitney([r["q"] for r in found[a]], [r["q"] for r in found[b]])
         out.write(f"- {a} vs {b}: p = {p:.2g}\n")
+    # Adaptation results pooled over every directory given.
+    groups: dict[tuple, list[float]] = {}
     for directory in args.adapt:
         path = Path(directory) / "adapt.csv"
         if not path.exists():
             continue
         with open(path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        groups: dict[tuple, list[float]] = {}
-        for row in rows:
-            key = (row["treatment"], row["goal_a"], row["goal_b"])
-            solved = row["solved"] in ("True", "true", "1")
-            groups.setdefault(key, []).append(float(row["generations"]) if solved else math.inf)
-        out.write(f"\nAdaptation ({directory}):\n\n")
-        for (treatment, a, b), times in groups.items():
-            done = sum(math.isfinite(t) for t in times)
-            out.write(f"- {treatment} {a} → {b}: {median_text(times, 0)} generations "
-                      f"({done}/{len(times)} within the cap)\n")
+            for row in csv.DictReader(handle):
+                key = (row["treatment"], row["goal_a"], row["goal_b"])
+                solved = row["solved"] in ("True", "true", "1")
+                groups.setdefault(key, []).append(float(row["generations"]) if solved else math.inf)
+    if groups:
+        out.write(f"\nAdaptation, pooled over {', '.join(args.adapt)}:\n\n")
+    for (treatment, a, b), times in groups.items():
+        done = sum(math.isfinite(t) for t in times)
+        out.write(f"- {treatment} {a} → {b}: {median_text(times, 0)} generations "
+                  f"({done}/{len(times)} within the cap)\n")
 
 
 if __name__ == "__main__":
