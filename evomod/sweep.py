@@ -491,8 +491,9 @@ def _check_existing(plan: Plan) -> None:
         raise ConfigError("--out", f"{out} is an existing file, not a directory")
     if out.is_dir() and not (out / "sweep.json").exists():
         # Not a sweep directory (yet): only this plan's treatment folders may be there.
-        treatments = {run.path.parent.name for run in plan.runs}
-        foreign = sorted(n for n in os.listdir(out) if n not in treatments)
+        from evomod.runs import LOCK_FILE, TEMPORARY
+        treatments = {run.path.parent.name for run in plan.runs} | {LOCK_FILE}
+        foreign = sorted(n for n in os.listdir(out) if n not in treatments and not TEMPORARY.match(n))
         if foreign:
             listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise ConfigError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
