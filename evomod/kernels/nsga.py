@@ -98,29 +98,9 @@ def _lex_desc(f, columns):
 
 @njit(cache=True)
 def crowding_distance(f, rank):
-    """NSGA-II crowding distance of each row within its front."""
-    n, n_obj = f.shape
-    distance = np.zeros(n)
-    if n == 0:
-        return distance
-    n_fronts = rank.max() + 1
-    for front in range(n_fronts):
-        members = np.flatnonzero(rank == front)
-        size = members.shape[0]
-        if size == 0:
-            continue
-        for m in range(n_obj):
-            values = f[members, m]
-            order = np.argsort(values, kind="mergesort")
-            lo = values[order[0]]
-            hi = values[order[size - 1]]
-            distance[members[order[0]]] = np.inf
-            distance[members[order[size - 1]]] = np.inf
-            if hi == lo:
-                continue
-            for k in range(1, size - 1):
-                distance[members[order[k]]] += (values[order[k + 1]] - values[order[k - 1]]) / (hi - lo)
-    return distance
+    """NSGA-II crowding distance of each row within its front, rows with
+    equal values ordered by position (the literal family's rule)."""
+    return crowding_by_front(f, rank, np.arange(f.shape[0]))
 
 
 # -- the authors' stochastic dominance (Clune et al. 2013, sferes2 pnsga) -------------------
