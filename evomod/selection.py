@@ -22,7 +22,6 @@ from evomod.kernels import nsga
 from evomod.models.base import concat, take
 
 SELECTION_KINDS = ("pnsga2", "elitist")
-SORTS = ("counting", "peeling")
 
 
 def authors_survivors(objectives: np.ndarray, pressure: np.ndarray, n: int, rng,

@@ -120,6 +120,14 @@ def random_baseline(adjacency, n_samples: int = 1000, directed: bool = True,
     sample's Q is maximised with ``method``.
     """
     _check_method(method)
+    return _rewired_baseline(adjacency, n_samples, seed, swaps_per_edge, source="degree-preserving",
+                             swap_directed=directed, same_weight=False,
+                             q_of=lambda sample: maximize_q(sample, directed=directed, method=method).q)
+
+
+def _rewired_baseline(adjacency, n_samples, seed, swaps_per_edge, source, swap_directed,
+                      same_weight, q_of) -> Baseline:
+    """Mean of ``q_of`` over ``n_samples`` degree-preserving rewirings."""
     a = as_adjacency(adjacency, nonnegative=True)
     n_samples = positive_int(n_samples, "n_samples", minimum=2)
     if not (isinstance(swaps_per_edge, (int, float)) and swaps_per_edge > 0):
@@ -127,10 +135,8 @@ def random_baseline(adjacency, n_samples: int = 1000, directed: bool = True,
     rng = rng_from(seed)
     values = np.empty(n_samples)
     for s in range(n_samples):
-        sample = randomize(a, directed, rng, swaps_per_edge)
-        values[s] = maximize_q(sample, directed=directed, method=method).q
-    return Baseline.from_values(values, n_empty=n_samples if not a.any() else 0,
-                                source="degree-preserving")
+        values[s] = q_of(randomize(a, swap_directed, rng, swaps_per_edge, same_weight=same_weight))
+    return Baseline.from_values(values, n_empty=n_samples if not a.any() else 0, source=source)
 
 
 SWAPS = ("directed", "undirected")
@@ -175,17 +181,10 @@ def degree_preserving_baseline(adjacency, n_samples: int = 1000, directed: bool 
     """
     _check_method(method)
     undirected_swaps = _check_swaps(swaps, directed)
-    a = as_adjacency(adjacency, nonnegative=True)
-    n_samples = positive_int(n_samples, "n_samples", minimum=2)
-    if not (isinstance(swaps_per_edge, (int, float)) and swaps_per_edge > 0):
-        raise ConfigError("swaps_per_edge", f"must be a positive number, got {swaps_per_edge!r}")
-    rng = rng_from(seed)
-    values = np.empty(n_samples)
-    for s in range(n_samples):
-        sample = randomize(a, not undirected_swaps, rng, swaps_per_edge, same_weight=True)
-        values[s] = maximize_q(_q_view(sample, directed), directed=directed, method=method).q
-    return Baseline.from_values(values, n_empty=n_samples if not a.any() else 0,
-                                source=f"degree-preserving ({swaps} swaps)")
+    return _rewired_baseline(
+        adjacency, n_samples, seed, swaps_per_edge, source=f"degree-preserving ({swaps} swaps)",
+        swap_directed=not undirected_swaps, same_weight=True,
+        q_of=lambda sample: maximize_q(_q_view(sample, directed), directed=directed, method=method).q)
 
 
 def degree_constrained_q_max(adjacency, directed: bool = False, method: str = "auto", seed=None,
