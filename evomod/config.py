@@ -318,6 +318,7 @@ class Config:
     log_modularity_every: int = spec(1, int, minimum=0, maximum=MAX_GENERATIONS)
     # Q of every top-fitness member of the first front: hundreds of distinct
     # networks once a population is perfect, so far rarer than the best's Q.
+    # Pareto selections only: the elitist GA has no fronts.
     log_front_every: int = spec(100, int, minimum=0, maximum=MAX_GENERATIONS)
     modularity_method: str = spec("clune", str, choices=("auto", "exact", "spectral", "clune"))
     modularity_directed: bool = spec(True, bool)

@@ -248,7 +248,8 @@ class Evolution:
         if self.measure is not None and every > 0 and state.generation % every == 0:
             row.update(self._measure_genome(take(state.genomes, [best])))
         front_every = self.config.log_front_every
-        if self.measure is not None and front_every > 0 and state.generation % front_every == 0:
+        if (self.measure is not None and self.selection.has_fronts and front_every > 0
+                and state.generation % front_every == 0):
             row.update(self._measure_top_front(state))
         state.logbook.record(**row)
         if perfect.any() and goal not in state.first_solved:

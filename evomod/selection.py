@@ -106,6 +106,9 @@ class Selection:
     next generation's. Both draw only from ``evolution.rng``."""
 
     heritable_random_objective = False
+    # Whether survivors carry Pareto fronts (``state.rank``); the authors'
+    # front figures are only defined where they do.
+    has_fronts = False
 
     def start(self, evolution, state) -> None:
         pass
@@ -115,6 +118,8 @@ class Selection:
 
 
 class _PNSGA(Selection):
+    has_fronts = True
+
     def __init__(self, config, parts):
         self.config = config
         self.objective_names = parts.objectives
