@@ -4,7 +4,8 @@ The loop is handed a task, a network model, a goal schedule, a connection
 cost (``evomod.build.Parts``) and a selection strategy
 (``evomod.selection``); it never looks inside them. Populations stay packed
 as arrays (``Genomes``), so evaluation, mutation and sorting run in compiled
-kernels, while DEAP provides ``Statistics``, ``Logbook`` and ``HallOfFame``.
+kernels, while DEAP provides ``Logbook`` and ``HallOfFame`` (the hall updated only
+when a network can enter it).
 
 Each generation first logs the population it starts from (scored under the
 generation's goal), then the selection strategy breeds the next one (see
@@ -117,10 +118,6 @@ class Evolution:
         # DEAP functions draw from the module-level generator; keep it in step.
         random.setstate(self.stdlib.getstate())
         self.selection = make_selection(config, self.parts)
-        self.stats = tools.Statistics()
-        self.stats.register("best", np.max)
-        self.stats.register("median", np.median)
-        self.stats.register("mean", np.mean)
 
     # -- state -------------------------------------------------------------
     def initial_state(self, genomes: Genomes | None = None) -> State:
@@ -240,7 +237,9 @@ class Evolution:
         perfect = self.perfect(state)
         row = {"gen": state.generation, "goal": goal,
                # One array as the single datum: DEAP applies the key per datum in Python.
-               **{k: float(v) for k, v in self.stats.compile([state.performance]).items()},
+               "best": float(np.max(state.performance)),
+               "median": float(np.median(state.performance)),
+               "mean": float(np.mean(state.performance)),
                "perfect": int(perfect.sum()),
                "cost": float(state.cost[best]),
                "connections": int(np.count_nonzero(self.parts.model.edges(take(state.genomes, [best]))[2]))}
@@ -281,20 +280,29 @@ class Evolution:
             state.steady_at = state.generation
             state.steady_networks = list(state.epoch_ends)
 
+    def _wiring_key(self, genome: Genomes, weights: bool) -> bytes:
+        """The connections of a one-row ``genome`` that carry weight, which
+        is all a modularity measure reads (node biases, thresholds and genes
+        of unexpressed gates are not): neutral variants share one key."""
+        src, dst, weight = (a[0] for a in self.parts.model.edges(genome))
+        on = weight != 0
+        return src[on].tobytes() + dst[on].tobytes() + (weight[on].tobytes() if weights else b"")
+
     def _q_of_wiring(self, genomes: Genomes, i: int) -> float:
-        """Q of row ``i``, cached by its wiring alone: Q is computed on the
-        unweighted pruned graph, so the many neutral variants of a front
+        """Q of row ``i``, cached by its connections alone: Q is computed on
+        the unweighted pruned graph, so the many neutral variants of a front
         (other biases or weight values, same connections) share one entry."""
-        src, dst, weight = self.parts.model.edges({k: v[i:i + 1] for k, v in genomes.items()})
-        key = src.tobytes() + dst.tobytes() + (weight != 0).tobytes()
+        one = take(genomes, [i])
+        key = self._wiring_key(one, weights=False)
         if key not in self._q_by_wiring:
             if len(self._q_by_wiring) > 65536:
                 self._q_by_wiring.clear()
-            self._q_by_wiring[key] = self._measure_genome(take(genomes, [i]))["q"]
+            self._q_by_wiring[key] = self._measure_genome(one)["q"]
         return self._q_by_wiring[key]
 
     def _measure_genome(self, genome: Genomes) -> dict:
-        key = b"".join(v.tobytes() for v in genome.values())
+        # Weights included: the logged n-cut is taken on the |w| graph.
+        key = self._wiring_key(genome, weights=True)
         if key not in self._measured:
             if len(self._measured) > 4096:
                 self._measured.clear()
@@ -306,14 +314,22 @@ class Evolution:
         # leaves room for duplicates it rejects.
         top = order[: 2 * self.config.hall_of_fame]
         fit = self.fitness(state.performance, state.cost, state.penalty)
+        # The cost breaks ties only when it is selected on (see ranking()).
+        ties = state.cost if "cost" in self.parts.objectives else np.zeros(len(fit))
+        hall = state.hall_of_fame
+        if len(hall) >= hall.maxsize > 0:
+            # A full hall only takes a network strictly better than its last
+            # member, and that bar only rises while it updates: anything not
+            # above it now is skipped without building a DEAP object.
+            bar = hall[-1].fitness.wvalues
+            top = [i for i in top if (float(fit[i]), -float(ties[i])) > bar]
         candidates = []
         for i in top:
             network = creator.EvomodNetwork({name: arr[i].copy() for name, arr in state.genomes.items()})
-            # The cost breaks ties only when it is selected on (see ranking()).
-            tie = float(state.cost[i]) if "cost" in self.parts.objectives else 0.0
-            network.fitness.values = (float(fit[i]), tie)
+            network.fitness.values = (float(fit[i]), float(ties[i]))
             candidates.append(network)
-        state.hall_of_fame.update(candidates)
+        if candidates:
+            hall.update(candidates)
 
     def solved(self, state: State) -> bool:
         when = self.config.stop_when

@@ -19,14 +19,18 @@ Measures, from each finished run:
   maximum, a check), ``qm`` (with the degree-preserving Q_rand, the paper's
   default) and ``qm_size`` (with the size-matched one). Per-network results
   are cached in the same directory. Without the directory, ``qm`` is the
-  last logged Qm if runs log one;
+  last logged Qm if runs log one. Runs that stopped at steady state
+  (``stop_when = "steady"``, Kashtan & Alon's MVG) are measured on the
+  networks that met the rule, one per goal: ``qm@GOAL`` each, and the Qm
+  columns above their mean;
 * ``ncut``: the n-cut logged with (or computed with) that Q; networks with no
   edges have none and are left out;
 * ``performance``: ``best`` of the last log row;
 * ``connections``: ``connections`` of the last log row;
 * ``solve_GOAL`` (and ``solve_all_goals`` for schedules of several goals):
   the generation at which the goal was first solved (``best.json``
-  ``first_solved``). Unsolved runs are right-censored: they count as +inf, so
+  ``first_solved``), and ``solve_steady`` for runs stopped at steady state
+  (``best.json`` ``steady_at``). Unsolved runs are right-censored: they count as +inf, so
   ranks and medians stay correct, and ``solved`` says how many solved. A
   median that is infinite means fewer than half the runs solved.
 
@@ -188,8 +192,20 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
         q, ncut = measured["q"], measured["ncut"]
     values["q"] = q
     values["qm"] = _last(log, "qm")
-    if baselines is not None and Path(baselines).is_dir() and best.get("networks"):
-        values.update(qm_values(best["networks"][0]["network"], cfg, baselines, qm_samples))
+    if baselines is not None and Path(baselines).is_dir():
+        steady = best.get("steady_networks") if cfg.stop_when == "steady" else None
+        if steady:
+            # Measured where the steady-state rule first held: one network per
+            # goal; the run's figure is their mean, each goal's its own column.
+            per_goal = [(entry["goal"], qm_values(entry["network"], cfg, baselines, qm_samples))
+                        for entry in steady]
+            for name in QM_MEASURES:
+                known = [m[name] for _, m in per_goal if m[name] is not None]
+                values[name] = float(np.mean(known)) if known else None
+            for goal, measured in per_goal:
+                values[f"qm@{goal}"] = measured["qm"]
+        elif best.get("networks"):
+            values.update(qm_values(best["networks"][0]["network"], cfg, baselines, qm_samples))
     values["ncut"] = ncut
     values["performance"] = log[-1]["best"] if log else None
     values["connections"] = log[-1]["connections"] if log else None
@@ -200,6 +216,9 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
     if len(goals) > 1:
         values["solve_all_goals"] = (float(max(solved[g] for g in goals))
                                      if all(g in solved for g in goals) else math.inf)
+        if cfg.stop_when == "steady":
+            steady_at = best.get("steady_at")
+            values["solve_steady"] = math.inf if steady_at is None else float(steady_at)
     for key, value in values.items():
         if value is not None and math.isnan(value):
             values[key] = None
@@ -241,10 +260,17 @@ def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collecte
     for rs in runs.values():
         for r in rs:
             for name in r.values:
-                if name.startswith("solve_") and name != "solve_all_goals" and name not in measures:
+                if name.startswith("qm@") and name not in measures:
                     measures.append(name)
-    if any("solve_all_goals" in r.values for rs in runs.values() for r in rs):
-        measures.append("solve_all_goals")
+    for rs in runs.values():
+        for r in rs:
+            for name in r.values:
+                if (name.startswith("solve_") and name not in ("solve_all_goals", "solve_steady")
+                        and name not in measures):
+                    measures.append(name)
+    for name in ("solve_all_goals", "solve_steady"):
+        if any(name in r.values for rs in runs.values() for r in rs):
+            measures.append(name)
     return Collected(directory, treatments, runs, unfinished, measures)
 
 
@@ -256,6 +282,10 @@ def measure_values(collected: Collected, treatment: str, measure: str) -> list[f
 def label(measure: str) -> str:
     if measure == "solve_all_goals":
         return "generations to solve all goals"
+    if measure == "solve_steady":
+        return "generations to steady state (best perfect at the end of consecutive epochs)"
+    if measure.startswith("qm@"):
+        return f"Qm of the steady-state {measure[3:]} network"
     if measure.startswith("solve_"):
         return f"generations to solve {measure[len('solve_'):]}"
     return LABELS.get(measure, measure)
