@@ -1,25 +1,68 @@
-"""Kashtan & Alon circuit loop speed: alternating G1/G2, population 1000.
+"""Kashtan & Alon NAND-circuit engine speed on one core, from the middle of a real run.
 
-Times the evomod loop (bit-parallel numba kernels, one core) against a
-pure-Python reference of the same elitist GA (circuits as lists, node values
-as Python ints used as 16-bit words), in one run. Usage:
+In one run of the shipped MVG config (``experiments/kashtan2005/
+g1g2_alternating.toml``: G1/G2 alternating every 20 generations, population
+1000, elite 300, Q of the best logged every 10 generations with the spectral
+method, as the circuit model's defaults give it; ``stop_when`` set to
+"never" so that the steady-state rule cannot end the run), warmed up
+``--warmup`` generations (not timed):
 
-    NUMBA_NUM_THREADS=1 python benchmarks/bench_circuits.py
+1. steady-state generations / s over generations ``--warmup`` ..
+   ``--warmup + --generations``, with Q logging as shipped and with
+   ``log_modularity_every = 0``, from copies of the same state;
+2. the time per phase over the same generations;
+3. the bit-parallel numba evaluator against a pure-Python one (node values
+   as Python ints used as 16-bit words), checked equal on the steady-state
+   population, and the whole loop against a pure-Python reference of the
+   same elitist GA (generations / s);
+4. whole-generation time against population size: fresh runs of the fixed-G1
+   config (``g1_fixed.toml``, ``stop_when = "never"``, elite 30 % of the
+   population as the paper's 300 / 1000) at 250 .. 8000.
+
+Usage: ``python benchmarks/bench_circuits.py [--quick] [--warmup 1000] [--generations 1000]``
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 import random
 import time
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+import _timing as T  # sets NUMBA_NUM_THREADS=1 before numba loads
+import numpy as np
 
-from evomod import config as config_mod  # noqa: E402
-from evomod.evolve import Evolution  # noqa: E402
-from evomod.tasks import get_task  # noqa: E402
+from evomod import config as config_mod
+from evomod import selection as selection_mod
+from evomod.evolve import Evolution
+from evomod.models.circuit import pattern_index
+from evomod.runs import make_measure
+from evomod.tasks import get_task
 
+CONFIG = T.experiment("kashtan2005", "g1g2_alternating.toml")
+FIXED = T.experiment("kashtan2005", "g1_fixed.toml")
+SIZES = (250, 500, 1000, 2000, 4000, 8000)
 N_INPUTS, GATES, POPULATION, ELITE, MUTATION = 4, 14, 1000, 300, 0.7
+
+
+def python_performance(model, genomes, inputs, target):
+    """Reference evaluator: each feed-forward circuit gate by gate, node
+    values as Python ints (bit p = the value on pattern p)."""
+    assert not model.feedback and model.genome == "integer"
+    index = [int(p) for p in pattern_index(inputs, model.n_inputs)]
+    mask = (1 << model.n_patterns) - 1
+    words = [sum(1 << p for p in range(model.n_patterns) if (p >> i) & 1) for i in range(model.n_inputs)]
+    target = np.asarray(target, dtype=bool)
+    goals = [sum(1 << p for p, bit in zip(index, target[:, o]) if bit) for o in range(model.n_outputs)]
+    select = sum(1 << p for p in set(index))
+    total = len(index) * model.n_outputs
+    result = np.empty(len(genomes["src"]))
+    for k, (gates, outs) in enumerate(zip(genomes["src"].tolist(), genomes["out"].tolist())):
+        values = list(words)
+        for a, b in gates:
+            values.append(~(values[a] & values[b]) & mask)
+        correct = sum(bin(~(values[o] ^ goal) & select).count("1") for o, goal in zip(outs, goals))
+        result[k] = correct / total
+    return result
 
 
 def words_of(task, goal):
@@ -28,7 +71,8 @@ def words_of(task, goal):
 
 
 def reference_loop(generations, seed=0):
-    """The same GA in plain Python, for the speed ratio only."""
+    """The same GA in plain Python (alternating G1/G2, population 1000,
+    elite 300), for the speed ratio only."""
     task = get_task("logic4")
     targets = {g: words_of(task, g) for g in ("G1", "G2")}
     inputs = [sum(1 << p for p in range(16) if (p >> i) & 1) for i in range(N_INPUTS)]
@@ -71,24 +115,92 @@ def reference_loop(generations, seed=0):
         population = elite + [mutate(rnd.choice(elite)) for _ in range(POPULATION - ELITE)]
 
 
+def fixed_config(pop, seed):
+    """g1_fixed.toml at population ``pop``, elite 30 %, never stopping."""
+    data = config_mod.read_toml(FIXED)
+    data.update(population=pop, stop_when="never")
+    data.setdefault("selection", {})["elite"] = int(round(0.3 * pop))
+    return config_mod.from_dict(data, seed=seed)
+
+
 def main():
-    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "generations": 10**8,
-                                "log_modularity_every": 0,
-                                "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 20}})
-    evolution = Evolution(cfg)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
+    parser.add_argument("--generations", type=int, default=1000, help="generations timed")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs with and without Q (fastest counts)")
+    parser.add_argument("--reference-generations", type=int, default=40,
+                        help="generations of the pure-Python GA")
+    parser.add_argument("--scale-warmup", type=int, default=200)
+    parser.add_argument("--scale-generations", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts, sizes up to 2000")
+    args = parser.parse_args()
+    sizes = SIZES
+    if args.quick:
+        args.warmup, args.generations, args.repeats, args.reference_generations = 100, 100, 1, 5
+        args.scale_warmup, args.scale_generations, sizes = 20, 20, SIZES[:4]
+
+    cfg = T.load_config(CONFIG, args.seed, stop_when="never")
+    evolution = Evolution(cfg, measure=make_measure(cfg))
+    model = evolution.parts.model
+    task = evolution.parts.task
+
     state = evolution.initial_state()
-    evolution.run(state, 20)  # compile / load kernels
-    count = 2000
     t0 = time.perf_counter()
-    evolution.run(state, 20 + count)
-    kernel = count / (time.perf_counter() - t0)
+    evolution.run(state, args.warmup)
+    warm = time.perf_counter() - t0
+    start = T.Checkpoint(evolution, state)
+    n = len(state.performance)
+    print(f"Kashtan & Alon NAND circuits, MVG G1/G2 every {cfg.schedule.period} "
+          f"(g1g2_alternating.toml, seed {args.seed}, stop_when = 'never'), population {n}, "
+          f"elite {cfg.selection.elite}, one core; Q ({cfg.modularity_method}) of the best "
+          f"logged every {cfg.log_modularity_every}")
+    print(f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
+          f"({args.warmup / warm:.0f} generations/s), not timed")
+    print()
+
+    # 1. steady state, with and without Q logging
+    speed = T.steady_state(evolution, start, args.generations, args.repeats)
+    T.print_speed(args.warmup, args.generations, speed)
+    print(f"  10^5 generations at this speed: {1e5 * speed['on'] / 60:.1f} min")
+    print()
+
+    # 2. phases
+    phases = [(model, "performance", "evaluate (numba, bit-parallel)"),
+              (model, "mutate", "mutate"),
+              (evolution, "structure", "gate penalty (effective gates)"),
+              (selection_mod, "elite_order", "selection: elite order"),
+              *T.logging_phases(evolution)]
+    timer, seconds = T.phase_run(evolution, start, args.generations, phases)
+    T.print_phases(timer, args.generations, seconds)
+    print()
+
+    # 3. compiled against pure Python
+    end = speed["end"]
+    goal = evolution.parts.schedule.goal(end.generation)
+    inputs, target = task.inputs, task.target(goal)
+    genomes = end.genomes
+    assert np.array_equal(model.performance(genomes, inputs, target),
+                          python_performance(model, genomes, inputs, target))
+    t_kernel = T.best_of(lambda: model.performance(genomes, inputs, target), 20)
+    t_python = T.best_of(lambda: python_performance(model, genomes, inputs, target), 3)
     t0 = time.perf_counter()
-    reference_loop(20)
-    python = 20 / (time.perf_counter() - t0)
-    print(f"{'measure':<50} {'evomod':>9} {'pure Python':>12} {'ratio':>7}")
-    print(f"{'alternating G1/G2 generations / s (pop 1000)':<50} {kernel:>9.1f} {python:>12.2f} "
-          f"{kernel / python:>6.0f}x")
-    print(f"(10^5 generations at this speed: {1e5 / kernel / 60:.1f} min)")
+    reference_loop(args.reference_generations)
+    python_gen = args.reference_generations / (time.perf_counter() - t0)
+    print("numba against pure Python (evaluations checked equal on the steady-state population)")
+    T.print_ratio_header()
+    T.print_ratio(f"circuits evaluated / s (16 patterns, goal {goal}), steady state",
+                  n / t_kernel, n / t_python)
+    T.print_ratio("generations / s without Q logging (reference: gens 0-"
+                  f"{args.reference_generations})", 1 / speed["off"], python_gen)
+    print()
+
+    # 4. whole generations against population size
+    T.scaling_table(lambda pop: fixed_config(pop, args.seed), sizes, args.scale_warmup,
+                    args.scale_generations,
+                    "whole circuit generations against population size (g1_fixed.toml, elite 30 %, "
+                    "stop_when = 'never', Q logging as shipped)")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ A checkpoint is two files in the run directory:
 - ``checkpoint.npz``: every numpy array of the state (genomes, scores, the
   hall of fame's genomes), written with ``np.savez`` and read back with
   ``allow_pickle=False``, so loading it can never run code;
-- ``checkpoint.json``: everything else (generator states, the logbook rows,
-  the hall of fame's fitness values, counters), a format version, the SHA-256
+- ``checkpoint.json``: everything else (generator states, the hall of
+  fame's fitness values, counters, and where ``log.csv`` reached: its rows
+  stay in that file, which is only ever appended to, see
+  :mod:`evomod.runlog`), a format version, the SHA-256
   of the run's resolved config (``config.json``'s content as canonical JSON)
   and the SHA-256 of the ``.npz`` bytes and of the state's JSON.
 
@@ -56,7 +58,14 @@ ARRAYS_FILE = "checkpoint.npz"
 NEXT_ARRAYS_FILE = "checkpoint.next.npz"
 LEGACY_FILE = "checkpoint.pkl"
 FORMAT = "evomod-checkpoint"
-VERSION = 1
+VERSION = 2
+# Version 1 held the logbook's rows; it is still read.
+READABLE_VERSIONS = (1, 2)
+
+
+class LogPosition(dict):
+    """Stands in for the logbook in a loaded state: how far ``log.csv``
+    reached at the checkpoint (``rows``, ``bytes``, ``sha256``)."""
 
 
 # -- hashing -------------------------------------------------------------------
@@ -253,6 +262,10 @@ class _Decoder:
             return {self.decode(k): self.decode(v) for k, v in body}
         if tag == "__logbook__":
             return self.logbook(body)
+        if tag == "__logfile__":
+            if not isinstance(body, dict):
+                raise _Damaged("holds a bad log position")
+            return LogPosition(body)
         if tag == "__halloffame__":
             return self.hall_of_fame(body)
         raise _Damaged(f"holds an unknown entry {tag!r}")
@@ -306,13 +319,19 @@ class _Decoder:
 
 # -- files -----------------------------------------------------------------------
 
-def save(directory, state, config: dict, write: Callable[[Path, bytes | str], None] = atomic_write) -> None:
-    """Store ``state`` (a dataclass) for the run whose resolved config is ``config``."""
+def save(directory, state, config: dict, write: Callable[[Path, bytes | str], None] = atomic_write,
+         log_position: dict | None = None) -> None:
+    """Store ``state`` (a dataclass) for the run whose resolved config is
+    ``config``. With ``log_position``, the state's ``logbook`` is stored as
+    that position in ``log.csv`` instead of its rows."""
     if not dataclasses.is_dataclass(state):
         raise TypeError("checkpoint: the state must be a dataclass")
     directory = Path(directory)
     encoder = _Encoder()
-    fields = {f.name: encoder.encode(getattr(state, f.name), f.name) for f in dataclasses.fields(state)}
+    fields = {f.name: (_tag("logfile", dict(log_position))
+                       if f.name == "logbook" and log_position is not None
+                       else encoder.encode(getattr(state, f.name), f.name))
+              for f in dataclasses.fields(state)}
     buffer = io.BytesIO()
     np.savez(buffer, **encoder.arrays)
     arrays = buffer.getvalue()
@@ -326,7 +345,6 @@ def save(directory, state, config: dict, write: Callable[[Path, bytes | str], No
            "state_sha256": sha256_text(canonical_json(state_json)),
            "config": config,
            "state": state_json}
-    # Compact: the logbook of a 25,000-generation run is most of it.
     text = json.dumps(doc, ensure_ascii=False) + "\n"
     write(directory / NEXT_ARRAYS_FILE, arrays)
     write(directory / JSON_FILE, text)
@@ -372,9 +390,9 @@ def load(directory, config: dict, state_cls):
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise _refuse(JSON_FILE, json_path, "is not an evomod checkpoint")
     version = doc.get("version")
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise _refuse(JSON_FILE, json_path, f"has checkpoint format version {version!r}; "
-                      f"this evomod reads version {VERSION} only")
+                      f"this evomod reads versions {', '.join(map(str, READABLE_VERSIONS))}")
     try:
         saved_hash, arrays_hash, state_hash = doc["config_sha256"], doc["arrays_sha256"], doc["state_sha256"]
         state_json = doc["state"]

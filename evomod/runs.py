@@ -2,7 +2,8 @@
 
 A run directory holds:
 - ``config.json``: the fully resolved config;
-- ``log.csv``: one row per generation;
+- ``log.csv``: one row per generation, appended at each checkpoint
+  (``evomod.runlog``; a resume cuts off rows written after the last one);
 - ``best.json``: the hall of fame, best first, in the JSON exchange format;
 - ``population.npz``: the final population's genome arrays and scores;
 - ``checkpoint.json`` and ``checkpoint.npz``: the loop's whole state at the
@@ -10,8 +11,8 @@ A run directory holds:
   pickle, so a checkpoint someone else wrote cannot run code);
 - ``.evomod.lock`` while a process writes it: its pid and host.
 
-Every file is written to a temporary name and renamed, so a killed run never
-leaves a half-written file; ``run`` and ``resume`` delete the temporaries a
+Every other file is written to a temporary name and renamed, so a killed
+run never leaves a half-written file; ``run`` and ``resume`` delete the temporaries a
 killed writer left, once they hold the lock. Resuming (like sferes2's
 ``--resume``) loads the config and the last checkpoint, checks that they
 still belong together, and continues; the result is bit-identical to a run
@@ -32,12 +33,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from deap import tools
 
 from evomod import checkpoint
 from evomod import config as config_mod
 from evomod.atomic import TEMPORARY, atomic_write, remove_stale_temporaries
 from evomod.errors import ConfigError
 from evomod.evolve import LOG_FIELDS, Evolution, State
+from evomod.runlog import LogAppender
 
 LOCK_FILE = ".evomod.lock"
 LOCK_GRACE_SECONDS = 3.0
@@ -63,25 +66,6 @@ def read_json(path: Path, what: str):
         raise ConfigError(what, f"{path} is not valid JSON: {err}") from None
     except RecursionError:
         raise ConfigError(what, f"{path} nests too deeply to be read") from None
-
-
-def log_columns(logbook) -> list[str]:
-    extra = []
-    for row in logbook:
-        for key in row:
-            if key not in LOG_FIELDS and key != "elapsed" and key not in extra:
-                extra.append(key)
-    return [*LOG_FIELDS, *extra, "elapsed"]
-
-
-def log_csv(logbook) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=log_columns(logbook), extrasaction="ignore",
-                            lineterminator="\n")
-    writer.writeheader()
-    for row in logbook:
-        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
 
 
 def read_log(directory: Path) -> list[dict]:
@@ -314,9 +298,12 @@ def check_new_out(out) -> Path:
     return path
 
 
-def write_log(path: Path, logbook, write=atomic_write) -> None:
-    """``log.csv`` from the logbook: the one place the log is written."""
-    write(Path(path) / "log.csv", log_csv(logbook))
+def logbook_from_rows(rows) -> tools.Logbook:
+    book = tools.Logbook()
+    book.header = list(LOG_FIELDS)
+    for row in rows:
+        book.append(row)
+    return book
 
 
 class RunDirectory:
@@ -324,6 +311,7 @@ class RunDirectory:
         self.path = Path(path)
         # config.json's content: what the checkpoints are bound to.
         self.config = config
+        self.log = LogAppender(self.path, LOG_FIELDS)
 
     def _write(self, path, data) -> None:
         try:
@@ -335,17 +323,24 @@ class RunDirectory:
         evolution.snapshot(state)
         config = self.config if self.config is not None else _saved_config(evolution.config)
         try:
-            checkpoint.save(self.path, state, config, write=self._write)
+            # The log first: the checkpoint commits the position it reached.
+            self.log.write(state.logbook)
+            checkpoint.save(self.path, state, config, write=self._write,
+                            log_position=self.log.position())
         except OSError as err:
             raise ConfigError(checkpoint.JSON_FILE, f"cannot write a checkpoint in {self.path}: "
                               f"{err.strerror or err}") from None
-        write_log(self.path, state.logbook, write=self._write)
 
     def load_checkpoint(self) -> State:
         config = self.config
         if config is None:
             config = read_json(self.path / "config.json", "config.json")
-        return checkpoint.load(self.path, config, State)
+        state = checkpoint.load(self.path, config, State)
+        if isinstance(state.logbook, checkpoint.LogPosition):
+            state.logbook = logbook_from_rows(self.log.resume(state.logbook))
+        else:  # a version-1 checkpoint held the rows: the log restarts from them
+            self.log.write(state.logbook)
+        return state
 
     def save_results(self, evolution: Evolution, state: State) -> None:
         self.save_checkpoint(evolution, state)

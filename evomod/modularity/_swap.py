@@ -14,63 +14,30 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def swap_directed(src, dst, exists, picks, target, weights, same_weight):
-    """Rewire edges a->b, c->d into a->d, c->b in place; returns the swaps done.
+def swap_edges(src, dst, exists, picks, flips, weights, same_weight, directed):
+    """Propose rewiring edges a-b, c-d into a-d, c-b for each row of ``picks``
+    (edge index pairs), in place; returns how many proposals were accepted.
 
-    In- and out-degrees are preserved; no self-loop or duplicate edge is
-    created. ``picks`` is a (T, 2) array of edge indices; stops after
-    ``target`` successful swaps or T proposals. With ``same_weight`` only
-    edges of equal ``weights`` are swapped, so weighted degrees are kept too.
+    Every proposal is one step of a Markov chain: one that would make a
+    self-loop or a duplicate edge (or, with ``same_weight``, move edges of
+    unequal weights) leaves the graph as it is and still counts. The proposal
+    is symmetric, so the chain's stationary distribution is uniform over the
+    graphs with these degrees; stopping after a number of *accepted* swaps
+    instead would favour graphs that allow more swaps. Directed: in- and
+    out-degrees are kept. Undirected: ``exists`` is symmetric and ``flips[t]``
+    reverses the second edge, so both rewirings of a pair are proposed.
     """
-    done = 0
+    accepted = 0
     for t in range(picks.shape[0]):
-        if done >= target:
-            break
         e1 = picks[t, 0]
         e2 = picks[t, 1]
         a = src[e1]
         b = dst[e1]
         c = src[e2]
         d = dst[e2]
-        # Same source or same target: the "swap" would rebuild the same edges.
-        if a == c or b == d:
-            continue
-        if a == d or c == b:
-            continue
-        if same_weight and weights[e1] != weights[e2]:
-            continue
-        if exists[a, d] or exists[c, b]:
-            continue
-        exists[a, b] = False
-        exists[c, d] = False
-        exists[a, d] = True
-        exists[c, b] = True
-        dst[e1] = d
-        dst[e2] = b
-        done += 1
-    return done
-
-
-@numba.njit(cache=True)
-def swap_undirected(u, v, exists, picks, flips, target, weights, same_weight):
-    """Rewire edges {a,b}, {c,d} into {a,d}, {c,b} in place; returns the swaps done.
-
-    ``exists`` is symmetric. ``flips[t]`` reverses the second edge's
-    orientation, so both rewirings of a pair of edges are proposed.
-    ``same_weight`` as in :func:`swap_directed`.
-    """
-    done = 0
-    for t in range(picks.shape[0]):
-        if done >= target:
-            break
-        e1 = picks[t, 0]
-        e2 = picks[t, 1]
-        a = u[e1]
-        b = v[e1]
-        c = u[e2]
-        d = v[e2]
-        if flips[t]:
+        if not directed and flips[t]:
             c, d = d, c
+        # Shared endpoints: the "swap" would rebuild the same edges or a self-loop.
         if a == c or b == d or a == d or c == b:
             continue
         if same_weight and weights[e1] != weights[e2]:
@@ -78,34 +45,34 @@ def swap_undirected(u, v, exists, picks, flips, target, weights, same_weight):
         if exists[a, d] or exists[c, b]:
             continue
         exists[a, b] = False
-        exists[b, a] = False
         exists[c, d] = False
-        exists[d, c] = False
         exists[a, d] = True
-        exists[d, a] = True
         exists[c, b] = True
-        exists[b, c] = True
-        u[e1] = a
-        v[e1] = d
-        u[e2] = c
-        v[e2] = b
-        done += 1
-    return done
+        if not directed:
+            exists[b, a] = False
+            exists[d, c] = False
+            exists[d, a] = True
+            exists[b, c] = True
+        src[e2] = c
+        dst[e1] = d
+        dst[e2] = b
+        accepted += 1
+    return accepted
 
 
 def randomize(adjacency: np.ndarray, directed: bool, rng: np.random.Generator,
-              swaps_per_edge: float = 10.0, same_weight: bool = False) -> np.ndarray:
+              swaps_per_edge: float = 100.0, same_weight: bool = False) -> np.ndarray:
     """A degree-preserving random rewiring of ``adjacency`` (validated, >= 0).
 
     Directed: in- and out-degree of every node kept. Undirected: the graph is
     ``A + A.T``, every node's degree is kept, and the result stores each
     undirected edge once (in either triangle), which the Q routines read as
     the same undirected graph. Self-loops stay where they are; other edges
-    keep their weights as they move. Aims for ``swaps_per_edge * n_edges``
-    successful swaps with at most ten times as many proposals (dense graphs
-    may allow fewer). ``same_weight`` swaps only edges of equal weight, which
-    keeps weighted degrees as well (e.g. the weight-2 edges that reciprocal
-    pairs a->b, b->a become in ``A + A.T``).
+    keep their weights as they move. ``swaps_per_edge * n_edges`` swaps are
+    *proposed* (see :func:`swap_edges`: rejected ones count, which keeps the
+    draw uniform over the rewirings). ``same_weight`` swaps only edges of
+    equal weight, which keeps weighted degrees as well (e.g. the weight-2
+    edges that reciprocal pairs a->b, b->a become in ``A + A.T``).
     """
     a = np.asarray(adjacency, dtype=float)
     out = np.diag(np.diag(a))
@@ -117,15 +84,12 @@ def randomize(adjacency: np.ndarray, directed: bool, rng: np.random.Generator,
     n_edges = len(src)
     if n_edges < 2:
         return out + off
-    target = int(round(swaps_per_edge * n_edges))
-    picks = rng.integers(0, n_edges, size=(10 * target, 2))
+    steps = int(round(swaps_per_edge * n_edges))
+    picks = rng.integers(0, n_edges, size=(steps, 2))
+    flips = (rng.random(steps) < 0.5) if not directed else np.zeros(steps, dtype=bool)
     src = src.astype(np.int64)
     dst = dst.astype(np.int64)
-    if directed:
-        swap_directed(src, dst, off != 0, picks, target, weights, same_weight)
-    else:
-        flips = rng.random(10 * target) < 0.5
-        swap_undirected(src, dst, (off + off.T) != 0, picks, flips, target, weights,
-                        same_weight)
+    exists = (off != 0) if directed else ((off + off.T) != 0)
+    swap_edges(src, dst, exists, picks, flips, weights, same_weight, directed)
     out[src, dst] = weights
     return out

@@ -109,13 +109,14 @@ def _check_method(method: str) -> None:
 
 
 def random_baseline(adjacency, n_samples: int = 1000, directed: bool = True,
-                    method: str = "auto", seed=None, swaps_per_edge: float = 10.0) -> Baseline:
+                    method: str = "auto", seed=None, swaps_per_edge: float = 100.0) -> Baseline:
     """Q_rand from degree-preserving rewirings of ``adjacency``.
 
     Each sample rewires the graph by random edge swaps (directed: a->b, c->d
     become a->d, c->b, keeping every in- and out-degree; undirected: the same
     on ``A + A.T``, keeping every degree), never creating self-loops or
-    duplicate edges; ``swaps_per_edge * n_edges`` swaps per sample. Weights
+    duplicate edges; ``swaps_per_edge * n_edges`` proposed swaps per sample,
+    rejected ones included, so each sample is a uniform draw. Weights
     travel with their edges, so unweighted graphs stay unweighted. Each
     sample's Q is maximised with ``method``.
     """
@@ -159,7 +160,7 @@ def _q_view(a: np.ndarray, directed: bool) -> np.ndarray:
 
 def degree_preserving_baseline(adjacency, n_samples: int = 1000, directed: bool = False,
                                method: str = "auto", seed=None, swaps: str = "directed",
-                               swaps_per_edge: float = 10.0) -> Baseline:
+                               swaps_per_edge: float = 100.0) -> Baseline:
     """Q_rand of one network: mean best Q over degree-preserving rewirings of it.
 
     ``adjacency`` is the network's *directed* graph (``A[i, j]`` = edge

@@ -1,0 +1,255 @@
+"""Timing helpers shared by the benchmark scripts (not part of evomod).
+
+- ``PhaseTimer``: wraps callables (module functions, bound methods, instance
+  attributes) and adds up the wall time spent in each phase. Nested wrapped
+  calls are charged to the inner phase only (exclusive times), so e.g. Q
+  logging inside the generation's log record is not counted twice.
+- ``steady_state``: the shipped config's steady-state speed, with Q logging
+  as configured and with it off, timed from copies of one starting state.
+- ``scaling_table``: whole-generation time against population size.
+
+Everything runs on one core (``NUMBA_NUM_THREADS=1`` unless set).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import time
+from collections import defaultdict
+from contextlib import ExitStack, contextmanager
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from evomod import config as config_mod  # noqa: E402
+from evomod.evolve import Evolution  # noqa: E402
+from evomod.runs import make_measure  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXPERIMENTS = os.path.join(HERE, "..", "experiments")
+
+
+def experiment(*parts: str) -> str:
+    return os.path.normpath(os.path.join(EXPERIMENTS, *parts))
+
+
+def best_of(fn, repeats: int) -> float:
+    """Smallest wall time of ``repeats`` calls of ``fn()``, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+@contextmanager
+def replaced(owner, name: str, value):
+    """``owner.name`` set to ``value`` for the block, then put back (a
+    module's or instance's own attribute is restored; a shadowed method is
+    uncovered again). Yields the original."""
+    own = name in vars(owner)
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield original
+    finally:
+        if own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
+
+class PhaseTimer:
+    """Adds up the time spent in wrapped callables, per phase, exclusive of
+    nested wrapped calls. Use as a context manager: the originals come back
+    on exit."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._inner: list[float] = []  # time of wrapped calls nested in each open call
+        self._stack = ExitStack()
+
+    def wrap(self, owner, name: str, phase: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            self._inner.append(0.0)
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                inner = self._inner.pop()
+                self.seconds[phase] += elapsed - inner
+                if self._inner:
+                    self._inner[-1] += elapsed
+
+        self._stack.enter_context(replaced(owner, name, timed))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        return False
+
+
+def load_config(path: str, seed: int, **overrides):
+    """A shipped config as ``evomod.config.load`` reads it, with top-level
+    fields replaced (e.g. ``stop_when="never"``)."""
+    return dataclasses.replace(config_mod.load(path, seed=seed), **overrides)
+
+
+def no_q_logging(cfg):
+    return dataclasses.replace(cfg, log_modularity_every=0, log_front_every=0)
+
+
+def timed_run(evolution, state, generations: int) -> float:
+    """Seconds taken to advance ``state`` by ``generations``."""
+    until = state.generation + generations
+    start = time.perf_counter()
+    evolution.run(state, until)
+    elapsed = time.perf_counter() - start
+    assert state.generation == until, "the run stopped early: set stop_when = 'never'"
+    return elapsed
+
+
+class Checkpoint:
+    """A state and the evolution's Q caches at one moment, so that several
+    timed runs can start from exactly the same point (same generators, same
+    cached Q values as the real run would have there)."""
+
+    def __init__(self, evolution, state):
+        self.evolution = evolution
+        self.state = copy.deepcopy(state)
+        self.caches = (dict(evolution._measured), dict(evolution._q_by_wiring))
+        self.config = evolution.config
+
+    def resume(self, config=None):
+        """A fresh copy of the state, with the caches as they were."""
+        ev = self.evolution
+        ev.config = config or self.config
+        ev._measured, ev._q_by_wiring = dict(self.caches[0]), dict(self.caches[1])
+        return copy.deepcopy(self.state)
+
+    def done(self):
+        self.evolution.config = self.config
+
+
+def same_population(a, b) -> bool:
+    return all(np.array_equal(a.genomes[k], b.genomes[k]) for k in a.genomes)
+
+
+def steady_state(evolution, start: Checkpoint, generations: int, repeats: int) -> dict:
+    """Time ``generations`` generations from ``start`` with Q logging as
+    configured (``on``) and with ``log_modularity_every = log_front_every =
+    0`` (``off``), alternately ``repeats`` times each; the fastest of each
+    counts. Returns seconds per generation and whether both runs ended on
+    the same population (logging draws no random numbers)."""
+    off_cfg = no_q_logging(start.config)
+    on, off, end = [], [], {}
+    for _ in range(repeats):
+        for label, cfg, times in (("on", None, on), ("off", off_cfg, off)):
+            state = start.resume(cfg)
+            times.append(timed_run(evolution, state, generations))
+            end[label] = state
+    start.done()
+    t_on, t_off = min(on) / generations, min(off) / generations
+    return {"on": t_on, "off": t_off, "end": end["on"],
+            "same": same_population(end["on"], end["off"])}
+
+
+def print_speed(start_gen: int, generations: int, result: dict) -> None:
+    t_on, t_off = result["on"], result["off"]
+    print(f"{'steady-state generations / s, generations':<44} {start_gen:,}-{start_gen + generations:,}")
+    print(f"  {'with Q logging as shipped':<42} {1 / t_on:>9.1f}  ({1e3 * t_on:.2f} ms / generation)")
+    print(f"  {'without (log_modularity_every = 0 etc.)':<42} {1 / t_off:>9.1f}  "
+          f"({1e3 * t_off:.2f} ms / generation)")
+    share = 100 * (t_on - t_off) / t_on
+    print(f"  Q logging: {share:.1f} % of the shipped run's time "
+          f"({100 * (t_on / t_off - 1):+.1f} % over the run without it; target < 10 %)"
+          f"{'' if result['same'] else '  [populations differ!]'}")
+    if result["same"]:
+        print("  (both runs end on the same population: logging does not change the run)")
+
+
+def print_phases(timer: PhaseTimer, generations: int, seconds: float) -> None:
+    """Per-phase ms / generation over a timed run that took ``seconds``."""
+    total = seconds / generations
+    print(f"{'phase (steady state, Q logging as shipped)':<46} {'ms / generation':>16} {'share':>7}")
+    accounted = 0.0
+    items = sorted(timer.seconds.items(), key=lambda kv: -kv[1])
+    for phase, sec in items:
+        per = sec / generations
+        accounted += per
+        print(f"{phase:<46} {1e3 * per:>16.3f} {100 * per / total:>6.1f}%")
+    print(f"{'other (copies, take/concat, loop glue)':<46} {1e3 * (total - accounted):>16.3f} "
+          f"{100 * (total - accounted) / total:>6.1f}%")
+    print(f"{'total':<46} {1e3 * total:>16.3f} {100:>6.1f}%")
+
+
+def print_ratio_header() -> None:
+    print(f"{'measure':<64} {'compiled':>11} {'reference':>11} {'ratio':>7}")
+
+
+def print_ratio(label: str, compiled: float, reference: float) -> None:
+    print(f"{label:<64} {compiled:>11,.0f} {reference:>11,.1f} {compiled / reference:>6.1f}x")
+
+
+def scaling_table(make_config, sizes, warmup: int, timed: int, title: str) -> None:
+    """For each population size: a fresh run of ``make_config(n)``, warmed
+    up ``warmup`` generations (not timed), then ``timed`` generations timed
+    as a whole (Q logging as the config gives it). Prints ms / generation
+    and that divided by n log2 n, normalised to the n = 1000 row."""
+    rows = []
+    for n in sizes:
+        cfg = make_config(n)
+        evolution = Evolution(cfg, measure=make_measure(cfg))
+        state = evolution.initial_state()
+        evolution.run(state, warmup)
+        rows.append((n, timed_run(evolution, state, timed) / timed))
+    ref_n, ref = next((r for r in rows if r[0] == 1000), rows[0])  # the row normalised to 1
+    nlogn = lambda n: n * math.log2(n)  # noqa: E731
+    print(title)
+    print(f"(each size: a fresh run, generations 0-{warmup} not timed, then {timed} generations timed)")
+    print(f"{'population':>10} {'ms / generation':>16} {'us / individual':>16} "
+          f"{f'(ms / n log2 n), {ref_n} = 1':>26}")
+    for n, sec in rows:
+        norm = (sec / nlogn(n)) / (ref / nlogn(ref_n))
+        print(f"{n:>10,} {1e3 * sec:>16.2f} {1e6 * sec / n:>16.2f} {norm:>26.2f}")
+
+
+def swapped_speed(evolution, start: Checkpoint, owner, name: str, replacement,
+                  generations: int) -> tuple[float, float]:
+    """Seconds per generation over the same ``generations`` from ``start``:
+    as shipped, then with ``owner.name`` replaced (e.g. a reference evaluator)."""
+    compiled = timed_run(evolution, start.resume(), generations) / generations
+    with replaced(owner, name, replacement):
+        reference = timed_run(evolution, start.resume(), generations) / generations
+    start.done()
+    return compiled, reference
+
+
+def phase_run(evolution, start: Checkpoint, generations: int, phases) -> tuple[PhaseTimer, float]:
+    """The same generations from ``start`` with every ``(owner, name, phase)`` wrapped."""
+    state = start.resume()
+    with PhaseTimer() as timer:
+        for owner, name, phase in phases:
+            timer.wrap(owner, name, phase)
+        seconds = timed_run(evolution, state, generations)
+    start.done()
+    return timer, seconds
+
+
+def logging_phases(evolution):
+    """The loop's logging split into statistics, Q and hall of fame."""
+    q = "log: Q of the best (and of the front)"
+    return [(evolution, "_record", "log: statistics, epochs, logbook"),
+            (evolution, "_measure_genome", q),
+            (evolution, "_measure_top_front", q),
+            (evolution, "_update_hall_of_fame", "log: hall of fame")]
