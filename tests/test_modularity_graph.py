@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from evomod.errors import ConfigError
-from evomod.modularity import clusterability, maximize_q, network_graph, score_network
+from evomod.modularity import network_graph, score_network
 
 
 def layered(edges, layers=(4, 2, 1), kind="layered"):
