@@ -258,6 +258,10 @@ def test_feedback_circuit_run_matches_a_brute_force_simulation(tmp_path):
     nets = [model.to_json(genomes, i) for i in range(len(performance))]
     simulated = np.array([ref.performance(net, lambda p: ref.xor_goal(goal, p), steps=settle) for net in nets])
     np.testing.assert_array_equal(performance, simulated)
+    final = best["final"]
+    assert final["performance"] == ref.performance(final["network"], lambda p: ref.xor_goal(goal, p),
+                                                   steps=settle)
+    assert final["performance"] == performance.max()
     for entry in best["networks"]:
         assert entry["performance"] == ref.performance(entry["network"], lambda p: ref.xor_goal(goal, p),
                                                        steps=settle)
@@ -431,3 +435,35 @@ def test_cli_plot_of_a_damaged_log_is_one_line(finished_run, tmp_path):
     shutil.copytree(finished_run / "done", run)
     (run / "log.csv").write_text("gen,goal,best\n0,and,not-a-number\n")
     one_line_failure(["plot", str(run)], "log.csv")
+
+
+BAD_PLANS = ['{"format": 1, "runs": "x"}', '{"format": 1, "runs": [5]}',
+             '{"format": 1, "runs": [{"treatment": "PA"}]}', "[]"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: evomod/report.py:148 (sweep_runs) indexes sweep.json's runs without checking them, "
+    "so a malformed plan reaches the CLI as a TypeError/KeyError traceback"))
+@pytest.mark.parametrize("plan", BAD_PLANS)
+def test_cli_report_of_a_malformed_sweep_plan_is_one_line(tmp_path, plan):
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "sweep.json").write_text(plan)
+    one_line_failure(["report", str(tmp_path / "sweep")])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: evomod/adapt.py:98 (source_runs) indexes sweep.json's runs without checking them, "
+    "so a malformed plan reaches the CLI as a TypeError/KeyError traceback"))
+@pytest.mark.parametrize("plan", BAD_PLANS)
+def test_cli_adapt_of_a_malformed_sweep_plan_is_one_line(tmp_path, plan):
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "sweep.json").write_text(plan)
+    one_line_failure(["adapt", str(tmp_path / "sweep"), "--to", "or", "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: evomod/plots.py:78 writes --out with atomic_write, whose mkdir raises "
+    "FileExistsError (not a ConfigError) when a parent of --out is a file: a traceback"))
+def test_cli_plot_out_below_a_file_is_one_line(finished_run, tmp_path):
+    (tmp_path / "plain").write_text("x")
+    one_line_failure(["plot", str(finished_run / "done"), "--out", str(tmp_path / "plain" / "run.png")])
