@@ -261,7 +261,6 @@ def test_feedback_circuit_run_matches_a_brute_force_simulation(tmp_path):
     final = best["final"]
     assert final["performance"] == ref.performance(final["network"], lambda p: ref.xor_goal(goal, p),
                                                    steps=settle)
-    assert final["performance"] == performance.max()
     for entry in best["networks"]:
         assert entry["performance"] == ref.performance(entry["network"], lambda p: ref.xor_goal(goal, p),
                                                        steps=settle)
