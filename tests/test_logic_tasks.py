@@ -1,7 +1,6 @@
 import hashlib
 import itertools
 
-import numpy as np
 import pytest
 
 from evomod.tasks import _REGISTRY
