@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evomod import cli
 from evomod import config as config_mod
 from evomod import runs
 from evomod.evolve import Evolution
@@ -379,6 +380,20 @@ def one_line_failure(proc_args, *needles):
         assert needle in lines[0], (needle, lines[0])
 
 
+def one_line_failure_here(capsys, args, *needles):
+    """As one_line_failure, through cli.main in this process (faster): an
+    exception escaping main() is the traceback a user would see."""
+    capsys.readouterr()
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code != 0, err
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
@@ -422,10 +437,10 @@ def test_cli_out_below_a_file_is_one_line(finished_run, tmp_path):
      "gates"),
     ("[1, 2", "JSON"),
 ])
-def test_cli_malformed_best_json_is_one_line(tmp_path, content, needle):
+def test_cli_malformed_best_json_is_one_line(tmp_path, capsys, content, needle):
     path = tmp_path / "best.json"
     path.write_text(content)
-    one_line_failure(["score", str(path), "--shuffles", "2", "--no-qm"], needle)
+    one_line_failure_here(capsys, ["score", str(path), "--shuffles", "2", "--no-qm"], needle)
 
 
 def test_cli_plot_of_a_damaged_log_is_one_line(finished_run, tmp_path):
@@ -444,20 +459,20 @@ BAD_PLANS = ['{"format": 1, "runs": "x"}', '{"format": 1, "runs": [5]}',
     "bug: evomod/report.py:148 (sweep_runs) indexes sweep.json's runs without checking them, "
     "so a malformed plan reaches the CLI as a TypeError/KeyError traceback"))
 @pytest.mark.parametrize("plan", BAD_PLANS)
-def test_cli_report_of_a_malformed_sweep_plan_is_one_line(tmp_path, plan):
+def test_cli_report_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan):
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "sweep.json").write_text(plan)
-    one_line_failure(["report", str(tmp_path / "sweep")])
+    one_line_failure_here(capsys, ["report", str(tmp_path / "sweep")])
 
 
 @pytest.mark.xfail(strict=True, reason=(
     "bug: evomod/adapt.py:98 (source_runs) indexes sweep.json's runs without checking them, "
     "so a malformed plan reaches the CLI as a TypeError/KeyError traceback"))
 @pytest.mark.parametrize("plan", BAD_PLANS)
-def test_cli_adapt_of_a_malformed_sweep_plan_is_one_line(tmp_path, plan):
+def test_cli_adapt_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan):
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "sweep.json").write_text(plan)
-    one_line_failure(["adapt", str(tmp_path / "sweep"), "--to", "or", "--out", str(tmp_path / "out")])
+    one_line_failure_here(capsys, ["adapt", str(tmp_path / "sweep"), "--to", "or", "--out", str(tmp_path / "out")])
 
 
 @pytest.mark.xfail(strict=True, reason=(
