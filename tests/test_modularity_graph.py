@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from evomod.errors import ConfigError
-from evomod.modularity import clusterability, maximize_q, network_graph, score_network
+from evomod.modularity import network_graph, score_network
 
 
 def layered(edges, layers=(4, 2, 1), kind="layered"):
@@ -169,27 +169,58 @@ def test_not_a_dict():
 # ---------------------------------------------------------------- score
 
 
+def set_partitions(items):
+    """Every partition of ``items`` (lists of blocks), by brute force."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for partition in set_partitions(rest):
+        yield [[first], *partition]
+        for i in range(len(partition)):
+            yield partition[:i] + [[first, *partition[i]]] + partition[i + 1:]
+
+
+def brute_force_q(adjacency, directed):
+    """Best modularity over every partition, by networkx's formula."""
+    g = nx.from_numpy_array(adjacency, create_using=nx.DiGraph if directed else nx.Graph)
+    return max(nx.community.modularity(g, [set(b) for b in p])
+               for p in set_partitions(list(range(len(adjacency)))))
+
+
 def test_score_network_layered():
     net = layered(EXAMPLE)
     score = score_network(net, n_shuffles=10, seed=0)
     json.dumps(score)  # JSON-ready
-    graph = network_graph(net)
-    best = maximize_q(graph.adjacency, directed=True)
     assert score["directed"] is True  # Clune's networks: directed Q
-    assert score["q"] == pytest.approx(best.q)
-    assert score["method"] == best.method == "exact"
-    assert score["labels"] == {int(i): int(c) for i, c in zip(graph.node_ids, best.labels)}
-    assert sorted(sum(score["modules"], [])) == sorted(graph.node_ids.tolist())
-    cut = clusterability(net, 2, n_shuffles=10, seed=0)
-    assert score["ncut"] == pytest.approx(cut.ncut)
-    assert score["clusterability_p"] == pytest.approx(cut.p)
+    # The pruned graph: 10, 11, 12 -> 14 -> 16 and 12 -> 16 (Leicht-Newman
+    # directed Q, brute force over its 52 partitions).
+    assert score["n_nodes"] == 5 and score["n_edges"] == 5
+    a = np.zeros((5, 5))
+    for i, j in [(0, 3), (1, 3), (2, 3), (3, 4), (2, 4)]:
+        a[i, j] = 1
+    assert score["q"] == pytest.approx(brute_force_q(a, directed=True), abs=1e-12)
+    # The reported modules are a partition of the kept nodes that reaches that Q.
+    ids = [10, 11, 12, 14, 16]
+    assert sorted(sum(score["modules"], [])) == ids
+    assert set(score["labels"]) == set(ids)
+    g = nx.from_numpy_array(a, create_using=nx.DiGraph)
+    blocks = [{ids.index(i) for i in m} for m in score["modules"]]
+    assert nx.community.modularity(g, blocks) == pytest.approx(score["q"], abs=1e-12)
+    assert all(len({score["labels"][i] for i in m}) == 1 for m in score["modules"])
+    # n-cut on the |w| graph with only isolated nodes dropped: 13 -> 15 is a
+    # component of its own, so the best 2-cut cuts nothing (hand-worked: 0).
+    assert score["ncut"] == pytest.approx(0.0, abs=1e-12)
+    # p = (r + 1) / (n + 1): no shuffle can beat a cut of 0, so p >= 1/11.
+    r = score["clusterability_p"] * 11 - 1
+    assert r == pytest.approx(round(r)) and 0 <= round(r) <= 10
 
 
 def test_score_network_circuit_is_undirected():
     score = score_network(circuit(), n_shuffles=5, seed=0)
     assert score["directed"] is False  # Kashtan & Alon: undirected Q
     g = network_graph(circuit(), directed=False)
-    assert score["q"] == pytest.approx(maximize_q(g.adjacency, directed=False).q)
+    assert score["q"] == pytest.approx(brute_force_q(g.adjacency, directed=False), abs=1e-12)
 
 
 def test_score_network_without_edges():

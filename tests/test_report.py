@@ -39,10 +39,44 @@ def test_bootstrap_ci_brackets_the_median_and_is_reproducible():
     assert report.bootstrap_median_ci(x) == (median, low, high)
     # Hand-checkable: half the values 0 and half 1 (n odd, more ones) -> median 1.
     assert report.bootstrap_median_ci([0, 0, 1, 1, 1])[0] == 1.0
-    # The interval is the 2.5/97.5 percentiles of the resampled medians.
-    idx = np.random.default_rng(0).integers(0, len(x), size=(report.RESAMPLES, len(x)))
-    expected = np.percentile(np.median(x[idx], axis=1), [2.5, 97.5])
-    assert (low, high) == tuple(expected)
+
+
+def exact_bootstrap_median_cdf(n):
+    """P(median of n draws with replacement <= the k-th smallest of n distinct
+    values), k = 1..n, n odd: at least (n + 1) / 2 draws among the k smallest."""
+    from scipy.stats import binom
+    return np.array([binom.sf((n + 1) // 2 - 1, n, k / n) for k in range(1, n + 1)])
+
+
+@pytest.mark.parametrize("n, low_rank, high_rank", [(11, 3, 9), (21, 7, 15), (25, 8, 18)])
+def test_bootstrap_ci_bounds_are_the_exact_bootstrap_quantiles(n, low_rank, high_rank):
+    # Independent of the resampling code: the bootstrap distribution of the
+    # median of n distinct values is binomial in the order statistics, so the
+    # 2.5 % and 97.5 % points are fixed order statistics whatever the values
+    # (n = 25 also tells a 95 % interval from a 90 % one: that would be x(9), x(17)).
+    cdf = exact_bootstrap_median_cdf(n)
+    assert cdf[low_rank - 2] < 0.025 - 0.004 and cdf[low_rank - 1] > 0.025 + 0.004
+    assert cdf[high_rank - 2] < 0.975 - 0.004 and cdf[high_rank - 1] > 0.975 + 0.004
+    rng = np.random.default_rng(n)
+    for sample in (rng.normal(10.0, 2.0, n), rng.exponential(1.0, n), rng.uniform(-5, 5, n) ** 3):
+        ordered = np.sort(sample)
+        median, low, high = report.bootstrap_median_ci(sample)
+        assert median == ordered[n // 2]
+        assert (low, high) == (ordered[low_rank - 1], ordered[high_rank - 1])
+
+
+def test_bootstrap_ci_coverage_on_a_known_distribution():
+    # For n = 11 the interval is [x(3), x(9)] (see above), which holds the true
+    # median exactly when 3..8 of the 11 draws fall below it:
+    # P(3 <= Binomial(11, 1/2) <= 8) = 1 - 2 * 67 / 2048 = 0.9346.
+    rng = np.random.default_rng(2)
+    trials = 400
+    covered = 0
+    for _ in range(trials):
+        low, high = report.bootstrap_median_ci(rng.lognormal(0.0, 1.0, 11), resamples=2000)[1:]
+        covered += low <= 1.0 <= high  # the lognormal(0, 1) median is 1
+    expected = 1 - 2 * 67 / 2048
+    assert abs(covered / trials - expected) <= 4 * np.sqrt(expected * (1 - expected) / trials)
 
 
 def test_bootstrap_with_censored_and_missing_values():

@@ -28,6 +28,8 @@ def test_run_log_carries_q_of_the_best(tmp_path, small_config):
     rows = read_log(tmp_path / "r")
     assert all((r["q"] != "") == (r["gen"] % 3 == 0) for r in rows)
     assert len({r["q"] for r in rows if r["q"] != ""}) > 2, "the fixture must move"
+    assert len({r["best"] for r in rows}) > 1 and len({r["mean"] for r in rows}) > 10
+    assert len({json.dumps(seen[g], sort_keys=True) for g in seen if g % 3 == 0}) > 2
     for row in rows:
         if row["gen"] % 3 or row["gen"] not in seen:
             continue

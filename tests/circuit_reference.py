@@ -1,0 +1,81 @@
+"""A plain-Python NAND circuit simulator, written from the papers' definitions
+(not from evomod's bit-parallel kernel), to check circuits found by runs.
+
+A circuit is the JSON exchange format: ``inputs`` (node ids 0..n-1), ``gates``
+(each ``{"id", "in": [a, b]}``, output NAND(a, b)), ``outputs`` (gate ids).
+Input bit i of pattern p is ``(p >> i) & 1`` (X, Y, Z, W = bits 0..3).
+"""
+
+from __future__ import annotations
+
+
+def xor_goal(name: str, p: int) -> bool:
+    """Kashtan & Alon's G1 = (X xor Y) and (Z xor W), G2 = ... or ...."""
+    a = ((p >> 0) & 1) ^ ((p >> 1) & 1)
+    b = ((p >> 2) & 1) ^ ((p >> 3) & 1)
+    return bool(a and b) if name == "G1" else bool(a or b)
+
+
+def feed_forward(circuit: dict, p: int) -> list[bool]:
+    """Output values on pattern ``p``, each gate computed from its sources by recursion."""
+    gates = {g["id"]: g["in"] for g in circuit["gates"]}
+    memo: dict[int, bool] = {}
+
+    def value(node: int, depth: int = 0) -> bool:
+        if node in circuit["inputs"]:
+            return bool((p >> node) & 1)
+        if depth > len(gates):
+            raise ValueError("the circuit has a loop")
+        if node not in memo:
+            a, b = gates[node]
+            memo[node] = not (value(a, depth + 1) and value(b, depth + 1))
+        return memo[node]
+
+    return [value(o) for o in circuit["outputs"]]
+
+
+def synchronous(circuit: dict, p: int, steps: int) -> tuple[list[bool], list[bool]]:
+    """Feedback semantics: every gate starts at 0 and all are updated together
+    ``steps`` times, inputs held. Returns the outputs after the last step and
+    whether each equals its value one step before (settled)."""
+    n_in = len(circuit["inputs"])
+    values = {i: bool((p >> i) & 1) for i in range(n_in)}
+    for g in circuit["gates"]:
+        values[g["id"]] = False
+    previous = dict(values)
+    for _ in range(steps):
+        previous = values
+        values = dict(previous)
+        for g in circuit["gates"]:
+            a, b = g["in"]
+            values[g["id"]] = not (previous[a] and previous[b])
+    outs = [values[o] for o in circuit["outputs"]]
+    settled = [values[o] == previous[o] for o in circuit["outputs"]]
+    return outs, settled
+
+
+def performance(circuit: dict, goal, n_inputs: int = 4, steps: int | None = None) -> float:
+    """Fraction of patterns answered correctly; ``goal(p) -> bool`` (one output).
+    With ``steps``, feedback semantics: an unsettled output counts as wrong."""
+    right = 0
+    for p in range(2 ** n_inputs):
+        if steps is None:
+            (out,) = feed_forward(circuit, p)
+            ok = out == goal(p)
+        else:
+            (out,), (settled,) = synchronous(circuit, p, steps)
+            ok = settled and out == goal(p)
+        right += ok
+    return right / 2 ** n_inputs
+
+
+def effective_gates(circuit: dict) -> int:
+    """Gates with a directed path to an output."""
+    gates = {g["id"]: g["in"] for g in circuit["gates"]}
+    seen, stack = set(), list(circuit["outputs"])
+    while stack:
+        node = stack.pop()
+        if node in gates and node not in seen:
+            seen.add(node)
+            stack.extend(gates[node])
+    return len(seen)
