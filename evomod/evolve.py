@@ -47,7 +47,10 @@ class State:
     """Everything a resumed run needs to continue bit for bit.
 
     ``rank`` and ``crowding`` are the survivors' front and crowding distance
-    from the last environmental selection (what the next tournaments use).
+    from the last environmental selection (what the next tournaments use);
+    ``objectives``, for the authors' family, the objective values that
+    selection saw (what the authors' tournaments compare: in the generation
+    a goal switches, those of the old goal).
     """
     generation: int
     genomes: Genomes
@@ -69,6 +72,7 @@ class State:
     epoch_ends: list = field(default_factory=list)
     elapsed: float = 0.0
     stopped: bool = False
+    objectives: np.ndarray | None = None
 
 
 def note_epoch_end(epoch_ends: list, generation: int, period: int, best_perfect: bool, k: int,

@@ -170,11 +170,19 @@ class AuthorsPNSGA(_PNSGA):
         # The authors rank and crowd the initial population once, keeping all of it.
         _, state.crowding, state.rank = authors_survivors(f, self.pressure, len(f), evolution.rng,
                                                           self.sort, with_rank=True)
+        state.objectives = f
 
     def breed(self, evolution, state, goal, patterns) -> None:
         rng = evolution.rng
         n = self.config.population
-        f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty, rng)
+        # sferes2 stores each individual's objectives when it is selected and
+        # its tournaments read them, so right after a goal switch parents
+        # are compared under the old goal while the merged pool is sorted
+        # under the new one.
+        f = state.objectives
+        if f is None:  # a checkpoint from before objectives were kept
+            f = self.objectives(evolution, state.genomes, state.performance, state.cost,
+                                state.penalty, rng)
         chosen = authors_parents(f, state.crowding, self.pressure, rng)
         children, perf, cost, penalty = self._offspring(evolution, state, chosen, goal, patterns)
         pool = concat(state.genomes, children)
@@ -184,6 +192,7 @@ class AuthorsPNSGA(_PNSGA):
         f = self.objectives(evolution, pool, perf, cost, penalty, rng)
         keep, state.crowding, state.rank = authors_survivors(f, self.pressure, n, rng, self.sort,
                                                              with_rank=True)
+        state.objectives = f[keep]
         state.genomes = take(pool, keep)
         state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
 

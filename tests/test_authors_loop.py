@@ -209,3 +209,50 @@ def test_left_right_split_on_hand_built_networks():
     assert left_right_split(as_json(model, left)) is None
     # Right inputs wired to a dead end are pruned away: nothing to split either.
     assert left_right_split(as_json(model, left + [(4, 12, 1), (12, 18, 1)])) is None
+
+
+# -- a goal switch, as sferes2 runs it ----------------------------------------------
+
+def test_authors_tournaments_compare_the_old_goal_right_after_a_switch(monkeypatch):
+    """sferes2's parents carry the objectives set when they were selected, so
+    the first tournaments after a switch rank them under the old goal; the
+    merged pool is sorted under the new one (pnsga.hpp epoch, mvg.hpp)."""
+    from evomod import selection as selection_mod
+    cfg = config_mod.from_dict({
+        "seed": 4, "generations": 12, "population": 40, "log_modularity_every": 0,
+        "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5}})
+    evolution = Evolution(cfg)
+    task = get_task("retina")
+    seen = {}
+    real_parents, real_survivors = selection_mod.authors_parents, selection_mod.authors_survivors
+
+    def parents(f, *args):
+        seen.setdefault("parents", {})[state.generation] = (f.copy(), take_scores(state))
+        return real_parents(f, *args)
+
+    def survivors(f, *args, **kwargs):
+        seen.setdefault("survivors", {})[state.generation] = f.copy()
+        return real_survivors(f, *args, **kwargs)
+
+    def take_scores(st):
+        genomes = st.genomes
+        model = evolution.parts.model
+        return {goal: model.performance(genomes, task.inputs, task.target(goal)) - st.penalty
+                for goal in ("and", "or")}
+
+    monkeypatch.setattr(selection_mod, "authors_parents", parents)
+    monkeypatch.setattr(selection_mod, "authors_survivors", survivors)
+    state = evolution.initial_state()
+    evolution.run(state, 12)
+    for g, (f, scores) in seen["parents"].items():
+        # Generations 0-4 and 10-11 are under "and", 5-9 under "or"; the
+        # parents of generation g were selected in generation g - 1.
+        previous_goal = evolution.parts.schedule.goal(max(g - 1, 0))
+        assert np.array_equal(f[:, 0], scores[previous_goal]), g
+    # At the switch the two goals really score the parents differently, so
+    # the check above could tell them apart.
+    f, scores = seen["parents"][5]
+    assert not np.array_equal(scores["and"], scores["or"])
+    # The sort at generation 5 sees the new goal: its pool's first rows are
+    # the parents, scored under "or".
+    assert np.array_equal(seen["survivors"][5][:40, 0], seen["parents"][5][1]["or"])
