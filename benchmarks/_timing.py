@@ -145,23 +145,37 @@ def same_population(a, b) -> bool:
     return all(np.array_equal(a.genomes[k], b.genomes[k]) for k in a.genomes)
 
 
-def steady_state(evolution, start: Checkpoint, generations: int, repeats: int) -> dict:
+def steady_state(evolution, start: Checkpoint, generations: int, repeats: int,
+                 chunk: int = 100) -> dict:
     """Time ``generations`` generations from ``start`` with Q logging as
     configured (``on``) and with ``log_modularity_every = log_front_every =
-    0`` (``off``), alternately ``repeats`` times each; the fastest of each
-    counts. Returns seconds per generation and whether both runs ended on
-    the same population (logging draws no random numbers)."""
+    0`` (``off``).
+
+    The machine's load drifts, so the two are interleaved finely: the
+    generations are timed ``chunk`` at a time, each chunk ``repeats`` times
+    with and without Q from copies of the same state (and of the same Q
+    caches), the fastest of each counting; the run then continues from the
+    end of a run with Q. Returns seconds per generation both ways, the final
+    state, and whether the runs without Q ended on the same populations
+    (logging draws no random numbers, so they should)."""
     off_cfg = no_q_logging(start.config)
-    on, off, end = [], [], {}
-    for _ in range(repeats):
-        for label, cfg, times in (("on", None, on), ("off", off_cfg, off)):
-            state = start.resume(cfg)
-            times.append(timed_run(evolution, state, generations))
-            end[label] = state
+    on = off = 0.0
+    same = True
+    state = start.resume()
+    done = 0
+    while done < generations:
+        count = min(chunk, generations - done)
+        here = Checkpoint(evolution, state)
+        t_on, t_off = [], []
+        for _ in range(repeats):
+            without = here.resume(off_cfg)
+            t_off.append(timed_run(evolution, without, count))
+            state = here.resume()  # last, so the Q caches go on from a run with Q
+            t_on.append(timed_run(evolution, state, count))
+        same = same and same_population(state, without)
+        on, off, done = on + min(t_on), off + min(t_off), done + count
     start.done()
-    t_on, t_off = min(on) / generations, min(off) / generations
-    return {"on": t_on, "off": t_off, "end": end["on"],
-            "same": same_population(end["on"], end["off"])}
+    return {"on": on / generations, "off": off / generations, "end": state, "same": same}
 
 
 def print_speed(start_gen: int, generations: int, result: dict) -> None:
