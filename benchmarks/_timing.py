@@ -1,14 +1,17 @@
 """Timing helpers shared by the benchmark scripts (not part of evomod).
 
 - ``PhaseTimer``: wraps callables (module functions, bound methods, instance
-  attributes) and adds up the wall time spent in each phase. Nested wrapped
+  attributes) and adds up the time spent in each phase. Nested wrapped
   calls are charged to the inner phase only (exclusive times), so e.g. Q
   logging inside the generation's log record is not counted twice.
 - ``steady_state``: the shipped config's steady-state speed, with Q logging
   as configured and with it off, timed from copies of one starting state.
 - ``scaling_table``: whole-generation time against population size.
 
-Everything runs on one core (``NUMBA_NUM_THREADS=1`` unless set).
+Everything runs on one thread (numba and BLAS threads set to 1 unless
+set), and every time is the process's CPU time (``clock``), not wall time:
+the machine is shared with long runs, whose load would otherwise inflate
+wall-clock figures by tens of percent, at random.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import time
 from collections import defaultdict
 from contextlib import ExitStack, contextmanager
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+# One core: no worker threads in numba or in the BLAS behind numpy.
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
 
@@ -33,17 +38,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXPERIMENTS = os.path.join(HERE, "..", "experiments")
 
 
+# The machine is shared with long experiment runs: time is this process's
+# CPU time (one thread), which the other jobs' use of the cores does not inflate.
+clock = time.process_time
+
+
 def experiment(*parts: str) -> str:
     return os.path.normpath(os.path.join(EXPERIMENTS, *parts))
 
 
 def best_of(fn, repeats: int) -> float:
-    """Smallest wall time of ``repeats`` calls of ``fn()``, in seconds."""
+    """Smallest time (``clock``) of ``repeats`` calls of ``fn()``, in seconds."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return min(times)
 
 
@@ -79,11 +89,11 @@ class PhaseTimer:
 
         def timed(*args, **kwargs):
             self._inner.append(0.0)
-            start = time.perf_counter()
+            start = clock()
             try:
                 return original(*args, **kwargs)
             finally:
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 inner = self._inner.pop()
                 self.seconds[phase] += elapsed - inner
                 if self._inner:
@@ -110,11 +120,11 @@ def no_q_logging(cfg):
 
 
 def timed_run(evolution, state, generations: int) -> float:
-    """Seconds taken to advance ``state`` by ``generations``."""
+    """CPU seconds taken to advance ``state`` by ``generations``."""
     until = state.generation + generations
-    start = time.perf_counter()
+    start = clock()
     evolution.run(state, until)
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     assert state.generation == until, "the run stopped early: set stop_when = 'never'"
     return elapsed
 
@@ -205,6 +215,8 @@ def print_phases(timer: PhaseTimer, generations: int, seconds: float) -> None:
     print(f"{'other (copies, take/concat, loop glue)':<46} {1e3 * (total - accounted):>16.3f} "
           f"{100 * (total - accounted) / total:>6.1f}%")
     print(f"{'total':<46} {1e3 * total:>16.3f} {100:>6.1f}%")
+    print("(each row: time inside its calls. The comparison with and without Q above also counts")
+    print(" any indirect cost of Q logging elsewhere in the loop, and is the figure to quote.)")
 
 
 def print_ratio_header() -> None:
@@ -215,10 +227,11 @@ def print_ratio(label: str, compiled: float, reference: float) -> None:
     print(f"{label:<64} {compiled:>11,.0f} {reference:>11,.1f} {compiled / reference:>6.1f}x")
 
 
-def scaling_table(make_config, sizes, warmup: int, timed: int, title: str) -> None:
+def scaling_table(make_config, sizes, warmup: int, timed: int, title: str, repeats: int = 2) -> None:
     """For each population size: a fresh run of ``make_config(n)``, warmed
     up ``warmup`` generations (not timed), then ``timed`` generations timed
-    as a whole (Q logging as the config gives it). Prints ms / generation
+    as a whole (Q logging as the config gives it), ``repeats`` times from
+    copies of the same state, the fastest counting. Prints ms / generation
     and that divided by n log2 n, normalised to the n = 1000 row."""
     rows = []
     for n in sizes:
@@ -226,11 +239,14 @@ def scaling_table(make_config, sizes, warmup: int, timed: int, title: str) -> No
         evolution = Evolution(cfg, measure=make_measure(cfg))
         state = evolution.initial_state()
         evolution.run(state, warmup)
-        rows.append((n, timed_run(evolution, state, timed) / timed))
+        start = Checkpoint(evolution, state)
+        best = min(timed_run(evolution, start.resume(), timed) for _ in range(repeats))
+        rows.append((n, best / timed))
     ref_n, ref = next((r for r in rows if r[0] == 1000), rows[0])  # the row normalised to 1
     nlogn = lambda n: n * math.log2(n)  # noqa: E731
     print(title)
-    print(f"(each size: a fresh run, generations 0-{warmup} not timed, then {timed} generations timed)")
+    print(f"(each size: a fresh run, generations 0-{warmup} not timed, then generations "
+          f"{warmup}-{warmup + timed} timed, fastest of {repeats})")
     print(f"{'population':>10} {'ms / generation':>16} {'us / individual':>16} "
           f"{f'(ms / n log2 n), {ref_n} = 1':>26}")
     for n, sec in rows:

@@ -1,7 +1,7 @@
 """Kashtan & Alon (2005)'s numbers from finished sweep directories, as tables.
 
     python experiments/kashtan2005/summarise.py SWEEP_DIR [SWEEP_DIR ...] \
-        --baselines DIR [--samples 1000] [--json OUT.json]
+        --baselines DIR [--samples 1000] [--json OUT.json] [--workers N]
 
 Which networks are measured, and when (the paper's definitions; see
 ``shared/reference/papers.md``):
@@ -95,15 +95,30 @@ def summarise_run(run: Path, baselines, samples: int) -> dict:
     return out
 
 
-def runs_of(directories, baselines, samples):
+def runs_of(directories, baselines, samples, workers=1):
+    paths = [p.parent for directory in directories
+             for p in sorted(Path(directory).glob("*/seed_*/best.json"),
+                             key=lambda p: (p.parent.parent.name, int(p.parent.name[5:])))]
+    jobs = [(path, baselines, samples) for path in paths]
+    if workers > 1:
+        # Baselines are cached per network and size: workers that compute the
+        # same entry write the same values.
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            records = list(pool.map(_summarise_job, jobs))
+    else:
+        records = [_summarise_job(job) for job in jobs]
     found: dict[str, list[dict]] = {}
-    for directory in directories:
-        for best_path in sorted(Path(directory).glob("*/seed_*/best.json"),
-                                key=lambda p: (p.parent.parent.name, int(p.parent.name[5:]))):
-            record = summarise_run(best_path.parent, baselines, samples)
-            found.setdefault(record["treatment"], []).append(record)
-            print(f"measured {best_path.parent}", file=sys.stderr)
+    for record in records:
+        found.setdefault(record["treatment"], []).append(record)
     return found
+
+
+def _summarise_job(job):
+    path, baselines, samples = job
+    record = summarise_run(path, baselines, samples)
+    print(f"measured {path}", file=sys.stderr)
+    return record
 
 
 def _finite(values):
@@ -156,10 +171,11 @@ def report(found, out) -> None:
                   f"{median_text([time_of(r['solve']) for r in runs], 0)} | "
                   f"{median_text([time_of(r['all_goals_at']) for r in runs], 0)} | {stopped} |\n")
     out.write("\n### Networks measured (perfect ones only where the run has a stop rule)\n\n"
-              "| treatment | goal | networks | perfect | gates | nodes | Q | Q_rand (degree) | "
+              "| treatment | goal | networks | perfect | performance (all inputs) | gates | nodes | "
+              "Q | Q_rand (degree) | "
               "Q_rand (size) | Q_max | Qm (degree): median [CI] | Qm (degree): mean ± s.e. | "
               "Qm (size): mean ± s.e. | inputs split |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     for name, runs in found.items():
         for goal, nets in network_groups(runs).items():
             total = len(nets)
@@ -168,7 +184,8 @@ def report(found, out) -> None:
             splits = [n["split"] for n in nets if n["split"] is not None]
             gates = median_text([n.get("gates") for n in nets], 0).split(" [")[0]
             out.write(
-                f"| {name} | {goal} | {total} | {sum(n['perfect'] for n in nets)} | {gates} | "
+                f"| {name} | {goal} | {total} | {sum(n['perfect'] for n in nets)} | "
+                f"{median_text([n['performance'] for n in nets], 4)} | {gates} | "
                 f"{median_text([n['n_nodes'] for n in nets], 0).split(' [')[0]} | "
                 f"{median_text([n['q'] for n in nets])} | {mean_text([n['q_rand'] for n in nets])} | "
                 f"{mean_text([n['q_rand_size'] for n in nets])} | "
@@ -211,8 +228,9 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=1000,
                         help="random networks per Q_rand control (default: 1000, as the paper)")
     parser.add_argument("--json", help="also write every run's measures here")
+    parser.add_argument("--workers", type=int, default=1, help="processes measuring runs")
     args = parser.parse_args(argv)
-    found = runs_of(args.sweeps, args.baselines, args.samples)
+    found = runs_of(args.sweeps, args.baselines, args.samples, args.workers)
     report(found, sys.stdout)
     if args.json:
         Path(args.json).write_text(json.dumps(found, indent=1, default=float))
