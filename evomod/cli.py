@@ -196,6 +196,8 @@ def build_parser() -> ArgumentParser:
         return sub.add_parser(name, help=help_text, description=text, formatter_class=HelpFormatter)
 
     p = command("run", "evolve from a TOML config")
+    from evomod.registry import choices_help
+    p.epilog = choices_help()
     p.add_argument("config", help="the run's TOML config (see the experiments/ directory)")
     p.add_argument("--out", required=True, help="run directory to create (new or empty)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=None,

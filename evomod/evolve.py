@@ -182,9 +182,9 @@ class Evolution:
         it depends on changed (most offspring keep their parent's wiring)."""
         model, cost = self.parts.model, self.parts.cost
         penalty = model.penalty(children)
-        if cost.kind == "none":
+        if cost.charges_nothing:
             return np.zeros(size(children)), penalty
-        same = model.same_edges(children, parents, values=cost.kind == "distance_weighted")
+        same = model.same_edges(children, parents, values=cost.depends_on_weight_values)
         result = np.array(parent_cost, dtype=np.float64, copy=True)
         changed = np.flatnonzero(~same)
         if len(changed):
@@ -195,7 +195,7 @@ class Evolution:
         """What selection maximises first: performance less the model's
         penalty, and less the weighted cost when the elitist GA applies it."""
         fit = perf - penalty
-        if self.config.selection.kind == "elitist" and "cost" in self.parts.objectives:
+        if self.selection.cost_as_penalty and "cost" in self.parts.objectives:
             fit = fit - self.config.cost.weight * cost
         return fit
 

@@ -12,6 +12,8 @@ from typing import Mapping
 
 import numpy as np
 
+from evomod.errors import ConfigError
+
 Genomes = dict[str, np.ndarray]
 
 
@@ -109,3 +111,16 @@ class NetworkModel(ABC):
     @abstractmethod
     def from_json(self, data: dict) -> Genomes:
         """A one-row population from the JSON exchange format."""
+
+
+def fitting_layers(layers, task) -> tuple[int, ...]:
+    """A layered model's widths, checked against the task's inputs and outputs."""
+    layers = tuple(layers)
+    if len(layers) < 2 or any(w < 1 for w in layers):
+        raise ConfigError("model.layers", f"{list(layers)} needs at least two layers of positive width")
+    if layers[0] != task.n_inputs or layers[-1] != task.n_outputs:
+        raise ConfigError("model.layers",
+                          f"{list(layers)} does not fit task {task.name!r}: it has "
+                          f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
+                          f"[{task.n_inputs}, ..., {task.n_outputs}]")
+    return layers

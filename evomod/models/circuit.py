@@ -102,13 +102,17 @@ graph readers ignore it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 
+from evomod.config import MAX_GATES, MAX_SETTLE_STEPS, spec
 from evomod.errors import ConfigError
 from evomod.kernels.circuit import circuit_effective, circuit_truth_tables
 from evomod.models.base import Genomes, NetworkModel, size
+from evomod.registry import MODELS, TASKS
 
 MAX_INPUTS = 6
 GENOMES = ("integer", "binary")
@@ -474,3 +478,37 @@ class CircuitModel(NetworkModel):
             raise ConfigError("bits", f"must be a string of {self.n_bits} 0/1 characters, "
                                       f"got {text!r}")
         return np.array([[c == "1" for c in text]], dtype=np.uint8)
+
+
+@MODELS.register("circuit")
+@dataclass(frozen=True)
+class CircuitSpec:
+    """Kashtan & Alon 2005's NAND circuits; the fields are the [model] table's."""
+    kind: str = spec("circuit", str)
+    gates: int = spec(14, int, minimum=1, maximum=MAX_GATES)
+    feedback: bool = spec(False, bool)
+    settle_steps: int | None = spec(None, int, minimum=1, maximum=MAX_SETTLE_STEPS, nullable=True)
+    threshold: int = spec(11, int, minimum=0, maximum=MAX_GATES)
+    penalty_per_gate: float = spec(0.2, float, minimum=0.0)
+    mutation_probability: float = spec(0.7, float, minimum=0.0, maximum=1.0)
+    genome: str = spec("integer", str, choices=GENOMES)
+
+    # Kashtan & Alon's setup. Their best individual changes almost every
+    # generation (many neutral equals), so Q is logged every 10 generations
+    # with the spectral method to keep logging under 10 % of the run time.
+    paper_setup: ClassVar[dict] = {
+        "task": {"name": "logic4"}, "schedule": {"goals": ["G1"]},
+        "selection": {"kind": "elitist", "elite": 300, "treatment": "PA"},
+        "cost": {"kind": "none"}, "population": 1000, "modularity_method": "spectral",
+        "modularity_directed": False, "log_modularity_every": 10}
+
+    def build(self, task) -> CircuitModel:
+        if task.n_inputs > MAX_INPUTS:
+            fitting = [name for name, make in TASKS.items() if make().n_inputs <= MAX_INPUTS]
+            raise ConfigError("task.name", f"task {task.name!r} has {task.n_inputs} inputs, but "
+                              f"model.kind = 'circuit' evaluates at most {MAX_INPUTS} (set task.name "
+                              "or model.kind)", fitting)
+        return CircuitModel(task.n_inputs, task.n_outputs, gates=self.gates, feedback=self.feedback,
+                            settle_steps=self.settle_steps, threshold=self.threshold,
+                            penalty_per_gate=self.penalty_per_gate,
+                            mutation_probability=self.mutation_probability, genome=self.genome)

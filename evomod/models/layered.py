@@ -26,12 +26,15 @@ Nodes compute tanh(lam * (sum w * y + b)); inputs are +-1 (a black pixel is
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from evomod.config import MAX_LAYER_WIDTH, MAX_LAYERS, MAX_SLOTS, MAX_WEIGHT_VALUES, spec
 from evomod.errors import ConfigError
 from evomod.kernels import layered as kernel
-from evomod.models.base import NetworkModel
+from evomod.models.base import NetworkModel, fitting_layers
+from evomod.registry import MODELS
 
 OPERATORS = ("authors", "literal")
 
@@ -233,3 +236,47 @@ class LayeredModel(NetworkModel):
                                       f"integers {self.bias_min}..{self.bias_max}")
                 biases[0, nid - self.n_inputs] = b
         return {"weights": weights, "weight_index": index, "biases": biases}
+
+
+@MODELS.register("layered")
+@dataclass(frozen=True)
+class LayeredSpec:
+    """Clune et al. 2013's layered tanh networks; the fields are the [model] table's."""
+    kind: str = spec("layered", str)
+    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=MAX_LAYER_WIDTH),
+                         min_items=2, max_items=MAX_LAYERS)
+    weights: tuple = spec((-2, -1, 1, 2), list, item=dict(kind=int, minimum=-127, maximum=127),
+                          min_items=1, max_items=MAX_WEIGHT_VALUES)
+    bias_min: int = spec(-2, int, minimum=-127, maximum=127)
+    bias_max: int = spec(2, int, minimum=-127, maximum=127)
+    lam: float = spec(20.0, float, minimum=0.0, exclusive_min=True)
+    add_connection_rate: float = spec(0.2, float, minimum=0.0, maximum=1.0)
+    remove_connection_rate: float = spec(0.2, float, minimum=0.0, maximum=1.0)
+    bias_rate: float = spec(1 / 24, float, minimum=0.0, maximum=1.0)
+    weight_rate_scale: float = spec(2.0, float, minimum=0.0)
+    init_connections_max: int = spec(120, int, minimum=0, maximum=MAX_SLOTS)
+    operators: str = spec("authors", str, choices=OPERATORS)
+
+    def build(self, task) -> LayeredModel:
+        layers = fitting_layers(self.layers, task)
+        slots = sum(a * b for a, b in zip(layers, layers[1:]))
+        if slots > MAX_SLOTS:
+            raise ConfigError("model.layers", f"{list(layers)} has {slots} connection slots (the sum of "
+                              "the products of consecutive widths)", f"at most {MAX_SLOTS} slots")
+        if 0 in self.weights:
+            raise ConfigError("model.weights", "0 is not allowed (a zero weight marks an absent "
+                              "connection)", "non-zero integers in -127..127")
+        # A repeated value is allowed: the authors' own list is {2, -1, 1, 2}.
+        if not self.weights or any(abs(w) > 127 for w in self.weights):
+            raise ConfigError("model.weights", f"{list(self.weights)} must be non-zero integers",
+                              "non-zero integers in -127..127")
+        if self.bias_min > self.bias_max or abs(self.bias_min) > 127 or abs(self.bias_max) > 127:
+            raise ConfigError("model.bias_min", f"bias range {self.bias_min}..{self.bias_max} is empty "
+                              "or too wide", "bias_min <= bias_max, both in -127..127")
+        return LayeredModel(layers=layers, weights=self.weights, bias_min=self.bias_min,
+                            bias_max=self.bias_max, lam=self.lam,
+                            add_connection_rate=self.add_connection_rate,
+                            remove_connection_rate=self.remove_connection_rate,
+                            bias_rate=self.bias_rate, weight_rate_scale=self.weight_rate_scale,
+                            init_connections_max=self.init_connections_max,
+                            operators=self.operators)

@@ -63,13 +63,17 @@ same outputs, penalty and expressed edges; its slot order may differ.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 
+from evomod.config import MAX_LAYERS, spec
 from evomod.errors import ConfigError
 from evomod.kernels.threshold import threshold_outputs, threshold_structure
-from evomod.models.base import Genomes, NetworkModel, size
+from evomod.models.base import Genomes, NetworkModel, fitting_layers, size
+from evomod.registry import MODELS
 
 _INT8 = np.iinfo(np.int8)
 _CLUNE_ROWS = {4: (-2.0, -1.0, 1.0, 2.0), 2: (-1.0, 1.0)}
@@ -365,3 +369,40 @@ class ThresholdModel(NetworkModel):
                 sign[j, used[j]] = 1 if w > 0 else -1
                 used[j] += 1
         return {"src": src[None], "sign": sign[None], "threshold": thr[None]}
+
+
+@MODELS.register("threshold")
+@dataclass(frozen=True)
+class ThresholdSpec:
+    """Kashtan & Alon 2005's threshold retina networks; the fields are the [model] table's."""
+    kind: str = spec("threshold", str)
+    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=127),
+                         min_items=2, max_items=MAX_LAYERS)
+    fan_in: int = spec(3, int, minimum=1, maximum=127)
+    output_fan_in: int = spec(2, int, minimum=1, maximum=127)
+    threshold_min: int = spec(-3, int, minimum=-128, maximum=127)
+    threshold_max: int = spec(3, int, minimum=-128, maximum=127)
+    neuron_threshold: int = spec(13, int, minimum=0, maximum=MAX_LAYERS * 127)
+    penalty_per_neuron: float = spec(0.01, float, minimum=0.0)
+    mutation_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
+    crossover_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
+
+    # Kashtan & Alon's setup; Q every 10 generations, as for their circuits.
+    paper_setup: ClassVar[dict] = {
+        "task": {"name": "retina"}, "schedule": {"goals": ["and"]},
+        "selection": {"kind": "elitist", "elite": 150, "treatment": "PA"},
+        "cost": {"kind": "none"}, "population": 600, "sample_patterns": 100,
+        "modularity_method": "spectral", "modularity_directed": False,
+        "log_modularity_every": 10}
+
+    def build(self, task) -> ThresholdModel:
+        layers = fitting_layers(self.layers, task)
+        if self.threshold_min > self.threshold_max:
+            raise ConfigError("model.threshold_min", f"range {self.threshold_min}..{self.threshold_max} "
+                              "is empty", "threshold_min <= threshold_max")
+        return ThresholdModel(layers=layers, fan_in=self.fan_in, output_fan_in=self.output_fan_in,
+                              threshold_min=self.threshold_min, threshold_max=self.threshold_max,
+                              neuron_threshold=self.neuron_threshold,
+                              penalty_per_neuron=self.penalty_per_neuron,
+                              mutation_probability=self.mutation_probability,
+                              crossover_probability=self.crossover_probability)
