@@ -127,12 +127,13 @@ def _score(args):
     import json
 
     from evomod.modularity import score_network
-    from evomod.modularity.graph import check_scorable, network_in, read_json_file
+    from evomod.baselines import attach_qm
+    from evomod.modularity.graph import check_scorable
+    from evomod.network_format import network_in, read_json_file, scoring_defaults
     data = read_json_file(args.network)
     try:
         network = network_in(data)
-        from evomod.baselines import DEFAULT_METHOD, attach_qm
-        method = args.method or DEFAULT_METHOD.get(network.get("kind"), "auto")
+        method = args.method or scoring_defaults(network.get("kind"))[1]
         check_scorable(network, method)
         result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed)
     except ConfigError as err:

@@ -78,9 +78,15 @@ class Registry:
             self._loading = False
 
     def names(self) -> tuple[str, ...]:
+        """Built-in entries in the order of ``builtins`` (whichever module was
+        imported first), then the others in registration order."""
         self._load_builtins()
-        names = tuple(self._entries)
-        return tuple(sorted(names)) if self._sort_names else names
+        if self._sort_names:
+            return tuple(sorted(self._entries))
+        rank = {module: i for i, module in enumerate(self._builtins)}
+        order = {name: i for i, name in enumerate(self._entries)}
+        return tuple(sorted(self._entries, key=lambda name: (
+            rank.get(getattr(self._entries[name], "__module__", None), len(rank)), order[name])))
 
     def __contains__(self, name) -> bool:
         return name in self.names()

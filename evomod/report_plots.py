@@ -18,7 +18,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evomod.errors import ConfigError  # noqa: E402
 from evomod.atomic import atomic_write  # noqa: E402
 
 FORMATS = ("png", "svg")
@@ -210,14 +209,12 @@ def _layered_layout(network: dict):
 def draw_network(network: dict, ax=None, labels: dict[int, int] | None = None, title: str | None = None):
     """Layered/threshold networks at their nodes' x, y; circuits with inputs in a row
     and gates placed by depth. Nodes coloured by module (grey: pruned or unlabelled)."""
-    kind = network.get("kind") if isinstance(network, dict) else None
-    if kind == "circuit":
+    from evomod.network_format import network_format, parse_network
+    shape = network_format(parse_network(network).kind)
+    if shape == "gates":
         pos, edges, outputs = _circuit_layout(network)
-    elif kind in ("layered", "threshold"):
-        pos, edges, outputs = _layered_layout(network)
     else:
-        raise ConfigError("network.kind", f"cannot draw a network of kind {kind!r}",
-                          ["layered", "threshold", "circuit"])
+        pos, edges, outputs = _layered_layout(network)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 5))
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]

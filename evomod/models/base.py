@@ -8,6 +8,7 @@ selects, copies and checkpoints genomes by indexing these arrays.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from numbers import Integral, Real
 from typing import Mapping
 
 import numpy as np
@@ -124,3 +125,28 @@ def fitting_layers(layers, task) -> tuple[int, ...]:
                           f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
                           f"[{task.n_inputs}, ..., {task.n_outputs}]")
     return layers
+
+
+# A model's constructor checks its own arguments, so that a model built
+# outside a config (a test, a script) refuses bad settings in the config's words.
+
+def check_int(field: str, value, low: int, high: int | None = None) -> int:
+    """``value`` as an int in ``low..high`` (no maximum when ``high`` is None)."""
+    allowed = f">= {low}" if high is None else f"{low}..{high}"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ConfigError(field, f"must be an integer, got {value!r}", allowed)
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        raise ConfigError(field, f"got {value}", allowed)
+    return value
+
+
+def check_real(field: str, value, low: float, high: float | None = None) -> float:
+    """``value`` as a finite float in ``low..high``."""
+    allowed = f">= {low}" if high is None else f"{low}..{high}"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ConfigError(field, f"must be a number, got {value!r}", allowed)
+    value = float(value)
+    if not np.isfinite(value) or value < low or (high is not None and value > high):
+        raise ConfigError(field, f"got {value}", allowed)
+    return value

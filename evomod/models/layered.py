@@ -34,6 +34,7 @@ from evomod.config import MAX_LAYER_WIDTH, MAX_LAYERS, MAX_SLOTS, MAX_WEIGHT_VAL
 from evomod.errors import ConfigError
 from evomod.kernels import layered as kernel
 from evomod.models.base import NetworkModel, fitting_layers
+from evomod.network_format import parse_network
 from evomod.registry import MODELS
 
 OPERATORS = ("authors", "literal")
@@ -193,46 +194,44 @@ class LayeredModel(NetworkModel):
         return data
 
     def from_json(self, data):
-        if data.get("kind") != self.kind:
-            raise ConfigError("network.kind", f"expected {self.kind!r}, got {data.get('kind')!r}",
-                              [self.kind])
-        if list(data.get("layers", [])) != [int(v) for v in self.widths]:
-            raise ConfigError("network.layers", f"{data.get('layers')!r} does not match the model",
-                              [list(map(int, self.widths))])
+        net = parse_network(data, kind=self.kind, layers=[int(v) for v in self.widths])
+        for k, node in enumerate(net.nodes):
+            nid = int(net.ids[k])
+            if not 0 <= nid < self.n_nodes or net.layers[k] != self.layer_of[nid]:
+                raise ConfigError(f"network.nodes[{k}].id", f"node {nid} is not in layer {net.layers[k]} "
+                                  "of the model", f"0..{self.n_nodes - 1}, numbered layer by layer")
         slot_of = {(int(s), int(d)): e for e, (s, d) in enumerate(zip(self.slot_src, self.slot_dst))}
         weights = np.zeros((1, self.n_slots), dtype=np.int8)
-        for edge in data.get("edges", []):
-            if len(edge) != 3:
-                raise ConfigError("network.edges", f"edge {edge!r} is not [src, dst, weight]")
-            src, dst, w = edge
-            if (src, dst) not in slot_of:
-                raise ConfigError("network.edges", f"edge {src}->{dst} does not join consecutive layers")
+        slots = []
+        for src, dst, w, field in net.edges:
+            pair = (int(net.ids[src]), int(net.ids[dst]))
+            if pair not in slot_of:
+                raise ConfigError(field, f"edge {pair[0]}->{pair[1]} does not join consecutive layers")
             if w not in self.allowed_weights:
-                raise ConfigError("network.edges", f"weight {w} of edge {src}->{dst} not allowed",
+                raise ConfigError(field, f"weight {w} of edge {pair[0]}->{pair[1]} not allowed",
                                   [int(v) for v in self.allowed_weights])
-            weights[0, slot_of[(src, dst)]] = w
+            if weights[0, slot_of[pair]] != 0:
+                raise ConfigError(field, f"repeated connection {pair[0]} -> {pair[1]}")
+            weights[0, slot_of[pair]] = w
+            slots.append(slot_of[pair])
         index = self.index_of(weights)
         given = data.get("weight_index")
         if given is not None:
-            edges = data.get("edges", [])
-            if not isinstance(given, list) or len(given) != len(edges):
+            if not isinstance(given, list) or len(given) != len(net.edges):
                 raise ConfigError("network.weight_index", "needs one list position per edge",
                                   f"integers 0..{len(self.weight_list) - 1}")
-            for (src, dst, w), k in zip(edges, given):
+            for (_, _, w, field), slot, k in zip(net.edges, slots, given):
                 if not isinstance(k, int) or not 0 <= k < len(self.weight_list) or self.weight_list[k] != w:
-                    raise ConfigError("network.weight_index",
-                                      f"position {k!r} does not hold weight {w} of edge {src}->{dst}",
-                                      [int(v) for v in self.weight_list])
-                index[0, slot_of[(src, dst)]] = k
+                    raise ConfigError("network.weight_index", f"position {k!r} does not hold weight {w} "
+                                      f"of {field}", [int(v) for v in self.weight_list])
+                index[0, slot] = k
         biases = np.zeros((1, self.n_nodes - self.n_inputs), dtype=np.int8)
-        for node in data.get("nodes", []):
-            nid = node.get("id")
-            if not isinstance(nid, int) or not 0 <= nid < self.n_nodes:
-                raise ConfigError("network.nodes", f"node id {nid!r} out of range", f"0..{self.n_nodes - 1}")
+        for k, node in enumerate(net.nodes):
+            nid = int(net.ids[k])
             if nid >= self.n_inputs:
                 b = node.get("bias")
-                if not isinstance(b, int) or not self.bias_min <= b <= self.bias_max:
-                    raise ConfigError("network.nodes.bias", f"bias {b!r} of node {nid}",
+                if isinstance(b, bool) or not isinstance(b, int) or not self.bias_min <= b <= self.bias_max:
+                    raise ConfigError(f"network.nodes[{k}].bias", f"bias {b!r} of node {nid}",
                                       f"integers {self.bias_min}..{self.bias_max}")
                 biases[0, nid - self.n_inputs] = b
         return {"weights": weights, "weight_index": index, "biases": biases}
