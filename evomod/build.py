@@ -1,8 +1,8 @@
 """Turn a validated Config into the parts the loop is handed.
 
 Every source of randomness is a child of one ``SeedSequence(config.seed)``:
-evolution, the RMVG goal sequence, randomised positions and stdlib ``random``
-(which DEAP uses) each get their own stream.
+evolution, the RMVG goal sequence and randomised positions each get their
+own stream.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from evomod.models.base import NetworkModel
 from evomod.schedules import Schedule
 from evomod.tasks import Task, get_task
 
-STREAMS = ("evolution", "schedule", "positions", "stdlib")
+# Child i of the seed is stream i; the order is fixed for good (a fourth
+# child once seeded stdlib ``random``, which nothing drew from).
+STREAMS = ("evolution", "schedule", "positions")
 # What the population's arrays may take: genomes plus the edge arrays the
 # cost is computed on, per network, times the population.
 POPULATION_BYTES = 2**30

@@ -420,6 +420,9 @@ def load(directory, config: dict, state_cls):
 
 def _build_state(state_cls, values: dict, json_path: Path):
     fields = {f.name: f for f in dataclasses.fields(state_cls)}
+    # What an older version saved and this one no longer needs still loads.
+    for name in getattr(state_cls, "RETIRED_FIELDS", ()):
+        values.pop(name, None)
     unknown = [name for name in values if name not in fields]
     if unknown:
         raise _refuse(JSON_FILE, json_path, f"holds state fields {unknown} that this evomod does "

@@ -16,10 +16,9 @@ generation's goal), then the selection strategy breeds the next one (see
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 from deap import base, creator, tools
@@ -47,11 +46,16 @@ class State:
 
     ``rank`` and ``crowding`` are the survivors' front and crowding distance
     from the last environmental selection (what the next tournaments use).
+    ``rng_state`` is the loop's one generator: every draw of a run comes from
+    it (DEAP's Statistics, Logbook and HallOfFame draw nothing).
     """
+    # Fields older checkpoints hold that mean nothing any more: the stdlib
+    # ``random`` generator's state, kept for DEAP, which never drew from it.
+    RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("stdlib_state",)
+
     generation: int
     genomes: Genomes
     rng_state: dict
-    stdlib_state: tuple
     logbook: tools.Logbook
     hall_of_fame: tools.HallOfFame
     performance: np.ndarray
@@ -112,10 +116,6 @@ class Evolution:
         self._q_by_wiring: dict[bytes, float] = {}
         streams = seed_streams(config.seed)
         self.rng = np.random.default_rng(streams["evolution"])
-        self.stdlib = random.Random()
-        self.stdlib.seed(int(streams["stdlib"].generate_state(1)[0]))
-        # DEAP functions draw from the module-level generator; keep it in step.
-        random.setstate(self.stdlib.getstate())
         self.selection = make_selection(config, self.parts)
         self.stats = tools.Statistics()
         self.stats.register("best", np.max)
@@ -138,18 +138,15 @@ class Evolution:
             genomes[RANDOM_OBJECTIVE] = self.rng.random(n)
         logbook = tools.Logbook()
         logbook.header = list(LOG_FIELDS)
-        return State(0, genomes, {}, (), logbook,
+        return State(0, genomes, {}, logbook,
                      tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
                      np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
 
     def restore(self, state: State) -> None:
         self.rng.bit_generator.state = state.rng_state
-        self.stdlib.setstate(state.stdlib_state)
-        random.setstate(state.stdlib_state)
 
     def snapshot(self, state: State) -> State:
         state.rng_state = self.rng.bit_generator.state
-        state.stdlib_state = self.stdlib.getstate()
         return state
 
     # -- evaluation ----------------------------------------------------------

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from evomod.atomic import atomic_write  # noqa: E402
+from evomod.runs import goal_switches  # noqa: E402
 
 FORMATS = ("png", "svg")
 
@@ -79,11 +80,6 @@ def median_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         warnings.simplefilter("ignore", RuntimeWarning)
         return (np.nanmedian(values, axis=0), np.nanpercentile(values, 2.5, axis=0),
                 np.nanpercentile(values, 97.5, axis=0))
-
-
-def goal_switches(rows: list[dict]) -> list[float]:
-    """Generations at which the logged goal changes."""
-    return [row["gen"] for prev, row in zip(rows, rows[1:]) if row["goal"] != prev["goal"]]
 
 
 def plot_over_generations(logs: dict[str, list[list[dict]]], column: str, ylabel: str, stem,

@@ -27,7 +27,6 @@ import json
 import os
 import socket
 import stat
-import sys
 import time
 from pathlib import Path
 
@@ -37,6 +36,8 @@ from evomod import checkpoint
 from evomod import config as config_mod
 from evomod.atomic import TEMPORARY, atomic_write, remove_stale_temporaries
 from evomod.errors import ConfigError
+from evomod.progress import progress_bar
+from evomod.schedules import switch_generations
 from evomod.evolve import LOG_FIELDS, Evolution, State
 
 LOCK_FILE = ".evomod.lock"
@@ -102,6 +103,11 @@ def read_log(directory: Path) -> list[dict]:
                     raise ConfigError("log.csv", f"{path} line {n}: {key} = {value!r} is not a "
                                       "number") from None
     return rows
+
+
+def goal_switches(rows: list[dict]) -> list[float]:
+    """Generations at which a log's goal changes."""
+    return switch_generations([row["gen"] for row in rows], [row["goal"] for row in rows])
 
 
 def best_networks(evolution: Evolution, state: State) -> dict:
@@ -362,16 +368,10 @@ def _saved_config(config) -> dict:
     return json.loads(json.dumps(config.to_dict()))
 
 
-def _progress(total: int, initial: int, quiet: bool):
-    from tqdm import tqdm
-    disable = quiet or bool(os.environ.get("CI")) or not sys.stderr.isatty()
-    return tqdm(total=total, initial=initial, disable=disable, unit="gen", dynamic_ncols=True)
-
-
 def _drive(evolution: Evolution, state: State, directory: RunDirectory, quiet: bool,
            hooks=()) -> State:
     cfg = evolution.config
-    bar = _progress(cfg.generations, state.generation, quiet)
+    bar = progress_bar(cfg.generations, state.generation, "gen", enabled=False if quiet else None)
 
     def checkpoint(evo, st):
         bar.update(1)

@@ -14,6 +14,12 @@ from evomod.errors import ConfigError
 from evomod.registry import SCHEDULES
 
 
+def switch_generations(generations, goals) -> list:
+    """The generations at which ``goals`` (one per entry of ``generations``)
+    differs from the entry before: a schedule's switches, or a log's."""
+    return [g for g, goal, previous in zip(generations[1:], goals[1:], goals) if goal != previous]
+
+
 class ScheduleKind:
     """One ``schedule.kind``: the goal of each epoch (``period`` generations).
 
@@ -132,4 +138,4 @@ class Schedule:
 
     def switches(self, generations: int) -> list[int]:
         """Generations (< ``generations``) at which the goal changes."""
-        return [g for g in range(1, generations) if self.goal(g) != self.goal(g - 1)]
+        return switch_generations(range(generations), [self.goal(g) for g in range(generations)])

@@ -40,6 +40,7 @@ from typing import Any, Callable, Sequence
 
 from evomod import config as config_mod
 from evomod.errors import ConfigError
+from evomod.progress import progress_bar
 
 SWEEP_KEYS = ("seeds", "base", "treatments", "quick", "dask")
 PLAN_FILE = "sweep.json"
@@ -94,11 +95,6 @@ def deep_merge(base: dict, over: dict) -> dict:
     return merged
 
 
-def _read_toml(path: Path, field_name: str) -> dict:
-    # One TOML reader for configs and sweep files: UTF-8 only, bounded.
-    return config_mod.read_toml(path, field_name)
-
-
 def _seeds(value) -> tuple[int, ...]:
     if value is None:
         raise ConfigError("seeds", "missing: give a list of seeds or a count (seeds = 10 means 1..10)")
@@ -120,7 +116,7 @@ def _base(value, root: Path) -> dict:
     if value is None:
         return {}
     if isinstance(value, str):
-        return _read_toml(root / value, "base")
+        return config_mod.read_toml(root / value, "base")
     if not isinstance(value, dict):
         raise ConfigError("base", f"must be a config file name or a table, got {value!r}")
     inline = dict(value)
@@ -129,7 +125,7 @@ def _base(value, root: Path) -> dict:
         return inline
     if not isinstance(file, str):
         raise ConfigError("base.file", f"must be a file name, got {file!r}")
-    return deep_merge(_read_toml(root / file, "base.file"), inline)
+    return deep_merge(config_mod.read_toml(root / file, "base.file"), inline)
 
 
 def _rename(err: ConfigError, prefix: str) -> ConfigError:
@@ -214,7 +210,7 @@ def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
 
 def plan_sweep(path, out, quick: bool = False) -> Plan:
     path = Path(path)
-    raw = _read_toml(path, "sweep")
+    raw = config_mod.read_toml(path, "sweep")
     return expand(raw, out, root=path.parent, quick=quick, source=str(path))
 
 
@@ -269,13 +265,6 @@ class Outcome:
     key: str
     result: Any = None
     error: str | None = None
-
-
-def _progress_bar(total: int, initial: int, unit: str, enabled: bool | None):
-    from tqdm import tqdm
-    if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("CI")
-    return tqdm(total=total, initial=initial, unit=unit, disable=not enabled, dynamic_ncols=True)
 
 
 def check_workers(workers) -> None:
@@ -356,7 +345,7 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
     if workers < 1:
         raise ConfigError("--workers", f"{workers} workers", ">= 1")
     outcomes: dict[str, Outcome] = {}
-    bar = _progress_bar(done_before + len(jobs), done_before, unit, progress)
+    bar = progress_bar(done_before + len(jobs), done_before, unit, progress)
 
     def finish(outcome: Outcome) -> None:
         outcomes[outcome.key] = outcome
@@ -371,8 +360,7 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
             _execute_dask(fn, jobs, scheduler, finish)
         elif workers == 1:
             for job in jobs:
-                kind, value = _guarded(fn, *job.args)
-                finish(Outcome(job.key, value) if kind == "ok" else Outcome(job.key, error=value))
+                finish(_outcome(job.key, lambda: _guarded(fn, *job.args)))
         else:
             _execute_pool(fn, jobs, workers, finish)
     finally:
@@ -398,6 +386,17 @@ def _guarded(fn, *args):
         return "ok", fn(*args)
     except Exception as err:
         return "error", _error_text(err)
+
+
+def _outcome(key: str, result: Callable[[], tuple]) -> Outcome:
+    """The outcome of job ``key`` from ``result()``, a ``_guarded`` pair
+    (however it travelled back); a ``result`` that itself fails (a pool
+    worker died, the cluster lost the task) is that job's error."""
+    try:
+        kind, value = result()
+    except Exception:
+        return Outcome(key, error=traceback.format_exc())
+    return Outcome(key, value) if kind == "ok" else Outcome(key, error=value)
 
 
 # How often a pool worker checks that the sweep that started it still lives
@@ -450,12 +449,7 @@ def _execute_pool(fn, jobs, workers, finish) -> None:
                              initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_guarded, fn, *job.args): job.key for job in jobs}
         for future in as_completed(futures):
-            try:
-                kind, value = future.result()
-            except Exception:  # the pool itself failed (a worker died)
-                finish(Outcome(futures[future], error=traceback.format_exc()))
-                continue
-            finish(Outcome(futures[future], value) if kind == "ok" else Outcome(futures[future], error=value))
+            finish(_outcome(futures[future], future.result))
 
 
 def _execute_dask(fn, jobs, address, finish) -> None:
@@ -471,12 +465,7 @@ def _execute_dask(fn, jobs, address, finish) -> None:
                                  key=f"evomod-{job.key}-{token}"): job.key
                    for job in jobs}
         for future in as_completed(list(futures)):
-            try:
-                kind, value = future.result()
-            except Exception:
-                finish(Outcome(futures[future], error=traceback.format_exc()))
-                continue
-            finish(Outcome(futures[future], value) if kind == "ok" else Outcome(futures[future], error=value))
+            finish(_outcome(futures[future], future.result))
     finally:
         client.close()
 

@@ -15,6 +15,7 @@ import pytest
 from evomod import cli
 from evomod import runs, sweep
 from evomod.errors import ConfigError
+from evomod.progress import progress_bar
 
 # Small enough for a 2-core machine, long enough (in checkpoints) for a kill
 # to land in the middle of a run.
@@ -311,11 +312,11 @@ def _echo_or_fail(path, config):
 
 def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
     monkeypatch.setenv("CI", "1")
-    assert sweep._progress_bar(3, 0, "run", None).disable
+    assert progress_bar(3, 0, "run", None).disable
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
-    assert sweep._progress_bar(3, 0, "run", None).disable
-    assert not sweep._progress_bar(3, 0, "run", True).disable
+    assert progress_bar(3, 0, "run", None).disable
+    assert not progress_bar(3, 0, "run", True).disable
 
 
 def test_add_command_registers_sweep(tmp_path, sweep_file, capsys):
