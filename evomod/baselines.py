@@ -450,7 +450,7 @@ def run_config_for(network_path, config_path=None):
     config.json) if given, else the ``config.json`` beside the file (a run's
     ``best.json``), else None."""
     from evomod import config as config_mod
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     if config_path is not None:
         path = Path(config_path)
         if path.suffix == ".json":

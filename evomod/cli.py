@@ -185,6 +185,55 @@ def _baseline(args):
         print(f"{name}: {baseline.mean:.4f} ± {baseline.sem:.4f} (n = {baseline.n}, {baseline.source})")
 
 
+def _sweep(args):
+    from evomod.sweep import run_sweep
+    result = run_sweep(args.sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+                       quick=args.quick)
+    counts = {}
+    for outcome in result.outcomes:
+        status = "failed" if outcome.error else outcome.result["status"]
+        counts[status] = counts.get(status, 0) + 1
+    for outcome in result.failed:
+        print(f"{outcome.key} failed:\n{outcome.error}", file=sys.stderr)
+    parts = [f"{result.already_finished} already finished"] + \
+        [f"{n} {status}" for status, n in sorted(counts.items())]
+    print(f"{result.plan.out}: {len(result.plan.runs)} runs ({', '.join(parts)})")
+    if result.failed:
+        print(f"{len(result.failed)} run(s) failed; run the sweep again to retry them "
+              "(finished runs are kept)", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _report(args):
+    from evomod.report import write_report
+    if args.qm_samples < 2:
+        raise ConfigError("--qm-samples", f"{args.qm_samples} must be at least 2", ">= 2")
+    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures,
+                         baselines=args.baselines, qm_samples=args.qm_samples)
+    print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
+          f"figures: {paths['figures']})")
+
+
+def _adapt(args):
+    from pathlib import Path
+
+    from evomod.adapt import run_adaptation
+    from evomod.report import median_ci_text
+    data = run_adaptation(args.run_dirs, args.to, args.out, cap=args.cap, population=args.population,
+                          goal_from=args.goal_from, workers=args.workers, scheduler=args.scheduler,
+                          network=args.network)
+    for s in data["skipped"]:
+        print(f"skipped {s['source']}: {s['reason']}", file=sys.stderr)
+    for f in data["failed"]:
+        print(f"{f['source']} failed:\n{f['error']}", file=sys.stderr)
+    for row in data["summary_exact"]:
+        print(f"{row['treatment']}: {row['goal_a']} -> {row['goal_b']}: median [95 % CI] "
+              f"{median_ci_text(row)} generations ({row['solved']}/{row['n']} solved within {data['cap']})")
+    print(f"{Path(args.out) / 'adapt.json'}")
+    if data["failed"]:
+        raise SystemExit(1)
+
+
 def build_parser() -> ArgumentParser:
     from evomod.config import MAX_GENERATIONS, MAX_POPULATION
     from evomod.modularity.graph import SCORE_MAX_NODES
@@ -249,9 +298,47 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--workers", type=int_in(1, 4096), default=1, help="processes for the Q_max evolutions")
     p.set_defaults(func=_baseline)
     from evomod import adapt, report, sweep
-    sweep.add_command(sub)
-    report.add_command(sub)
-    adapt.add_command(sub)
+    # These three keep their module's docstring, line breaks and all, as their description.
+    p = sub.add_parser("sweep", help="run every treatment of a sweep file for every seed",
+                       description=sweep.__doc__)
+    p.add_argument("sweep", help="sweep TOML file")
+    p.add_argument("--out", required=True, help="sweep directory (runs go to OUT/TREATMENT/seed_S)")
+    p.add_argument("--workers", type=int_in(1, sweep.MAX_WORKERS), default=None,
+                   help="local worker processes (default: the number of CPUs)")
+    p.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address (overrides the file's [dask] scheduler)")
+    p.add_argument("--quick", action="store_true", help="apply the sweep file's quick overrides")
+    p.set_defaults(func=_sweep)
+    p = sub.add_parser("report", help="compare a sweep's treatments: medians, CIs, tests, figures",
+                       description=report.__doc__)
+    p.add_argument("dir", help="sweep directory (from `evomod sweep`)")
+    p.add_argument("--adapt", action="append", default=None, metavar="ADAPT_DIR",
+                   help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
+    p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.add_argument("--baselines", default="baselines",
+                   help="Qm baseline directory from `evomod baseline` (the Qm columns are left out "
+                        "when it does not exist; Qm needs its evolved Q_max)")
+    p.add_argument("--qm-samples", type=int, default=report.QM_SAMPLES,
+                   help="degree-preserving randomisations and size-matched random genomes per "
+                        "network for Q_rand (Kashtan & Alon: 1000)")
+    p.set_defaults(func=_report)
+    p = sub.add_parser("adapt", help="generations for evolved networks to adapt to a new goal",
+                       description=adapt.__doc__)
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                   help="finished run directories (a sweep directory stands for all its runs)")
+    p.add_argument("--to", required=True, help="the new goal B")
+    p.add_argument("--from", dest="goal_from", default=None,
+                   help="goal A the network must be perfect on (default: the goal its run ended on)")
+    p.add_argument("--out", required=True, help="directory for adapt.json, adapt.csv and the figure")
+    p.add_argument("--cap", type=int, default=5000, help="give up after this many generations")
+    p.add_argument("--network", choices=("final", "hall"), default="final",
+                   help="which network to clone: the final population's best (as Clune et al.), or "
+                        "best.json's hall-of-fame best (the best ever seen)")
+    p.add_argument("--population", type=int, default=None,
+                   help="clones per adaptation (default: the run's population)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPUs)")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
+    p.set_defaults(func=_adapt)
     for name, p in sub.choices.items():
         p.formatter_class = HelpFormatter
     return parser

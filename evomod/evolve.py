@@ -25,9 +25,9 @@ from deap import base, creator, tools
 
 from evomod.build import Parts, build_parts, seed_streams
 from evomod.models.base import Genomes, size, take
+from evomod.rundir import LOG_FIELDS
 from evomod.selection import make_selection
 
-LOG_FIELDS = ("gen", "goal", "best", "median", "mean", "perfect", "cost", "connections")
 RANDOM_OBJECTIVE = "random_objective"
 
 if not hasattr(creator, "EvomodFitness"):

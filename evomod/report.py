@@ -36,11 +36,7 @@ Files written into DIR: ``report.csv``, ``tests.csv``, ``REPORT.md`` and
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
 import math
-import sys
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -137,7 +133,7 @@ def run_entries(directory) -> list[tuple[str, int | None, Path]]:
     From ``sweep.json`` when there is one; otherwise every ``TREATMENT/RUN/``
     below ``directory`` that holds a ``config.json``.
     """
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     from evomod.sweep import PLAN_FILE
     directory = Path(directory)
     if not directory.is_dir():
@@ -173,7 +169,7 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
                   qm_samples: int = QM_SAMPLES) -> RunSummary:
     """Final measures of one finished run (see the module docstring)."""
     from evomod import config as config_mod
-    from evomod.runs import read_json, read_log
+    from evomod.rundir import read_json, read_log
     cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
     log = read_log(path)
     best = read_json(path / "best.json", "best.json")
@@ -218,7 +214,7 @@ class Collected:
 def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collected:
     """Every finished run of the sweep in ``directory``, summarised; unfinished ones listed."""
     from evomod import config as config_mod
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     directory = Path(directory)
     entries = run_entries(directory)
     treatments = list(dict.fromkeys(t for t, _, _ in entries))
@@ -290,15 +286,6 @@ def pairwise_rows(collected: Collected) -> list[dict]:
                          "median_b": float(np.median(xb)) if xb else math.nan,
                          "u": u, "p": p})
     return rows
-
-
-def _csv(rows: list[dict], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -399,7 +386,7 @@ def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool 
                  baselines=None, qm_samples: int = QM_SAMPLES) -> dict[str, Path]:
     """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
     from evomod.atomic import atomic_write
-    from evomod.runs import read_json
+    from evomod.rundir import csv_text, read_json
     directory = Path(directory)
     collected = collect(directory, baselines, qm_samples)
     if not any(collected.runs.values()):
@@ -415,9 +402,9 @@ def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool 
     if figures:
         drawn = draw_figures(collected, adaptation_results)
     atomic_write(directory / "report.csv",
-                 _csv(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]))
+                 csv_text(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]))
     atomic_write(directory / "tests.csv",
-                 _csv(tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b",
+                 csv_text(tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b",
                               "median_a", "median_b", "u", "p"]))
     atomic_write(directory / "REPORT.md", markdown(collected, summary, tests, drawn, adaptation_summary))
     return {"report": directory / "report.csv", "tests": directory / "tests.csv",
@@ -449,36 +436,3 @@ def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[
     if adaptation_results:
         drawn["adaptation"] = rp.plot_adaptation(adaptation_results, out / "adaptation")
     return drawn
-
-
-# -- command line --------------------------------------------------------------
-
-def _command(args) -> None:
-    if args.qm_samples < 2:
-        raise ConfigError("--qm-samples", f"{args.qm_samples} must be at least 2", ">= 2")
-    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures,
-                         baselines=args.baselines, qm_samples=args.qm_samples)
-    print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
-          f"figures: {paths['figures']})")
-
-
-def add_command(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("report", help="compare a sweep's treatments: medians, CIs, tests, figures",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dir", help="sweep directory (from `evomod sweep`)")
-    p.add_argument("--adapt", action="append", default=None, metavar="ADAPT_DIR",
-                   help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
-    p.add_argument("--no-figures", action="store_true", help="tables only")
-    p.add_argument("--baselines", default="baselines",
-                   help="Qm baseline directory from `evomod baseline` (the Qm columns are left out "
-                        "when it does not exist; Qm needs its evolved Q_max)")
-    p.add_argument("--qm-samples", type=int, default=QM_SAMPLES,
-                   help="degree-preserving randomisations and size-matched random genomes per "
-                        "network for Q_rand (Kashtan & Alon: 1000)")
-    p.set_defaults(func=_command)
-    return p
-
-
-if __name__ == "__main__":
-    from evomod.cli import main
-    sys.exit(main(["report", *sys.argv[1:]]))

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from evomod.atomic import atomic_write  # noqa: E402
-from evomod.runs import goal_switches  # noqa: E402
+from evomod.rundir import goal_switches  # noqa: E402
 
 FORMATS = ("png", "svg")
 

@@ -27,7 +27,6 @@ the sweep, in what order, or how often it was killed and restarted.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -41,6 +40,7 @@ from typing import Any, Callable, Sequence
 from evomod import config as config_mod
 from evomod.errors import ConfigError
 from evomod.progress import progress_bar
+from evomod.rundir import run_status
 
 SWEEP_KEYS = ("seeds", "base", "treatments", "quick", "dask")
 PLAN_FILE = "sweep.json"
@@ -216,19 +216,6 @@ def plan_sweep(path, out, quick: bool = False) -> Plan:
 
 # -- one run -------------------------------------------------------------------
 
-def run_status(path) -> str:
-    """``"finished"``, ``"interrupted"`` (resumable) or ``"new"``."""
-    path = Path(path)
-    # best.json is written last (after population.npz): both mark a finished run.
-    if (path / "best.json").exists() and (path / "population.npz").exists():
-        return "finished"
-    # A legacy checkpoint.pkl counts too, so that resume refuses it (it is
-    # never loaded) instead of a new run starting over it.
-    if (path / "checkpoint.json").exists() or (path / "checkpoint.pkl").exists():
-        return "interrupted"
-    return "new"
-
-
 def run_one(path: str, config: dict) -> dict:
     """The task: finish the run in ``path`` whatever state it is in.
 
@@ -238,10 +225,11 @@ def run_one(path: str, config: dict) -> dict:
     written twice.
     """
     from evomod import runs
+    from evomod.rundir import read_json
     path = Path(path)
     status = run_status(path)
     if status == "finished":
-        best = runs.read_json(path / "best.json", "best.json")
+        best = read_json(path / "best.json", "best.json")
         return {"dir": str(path), "status": "skipped", "generation": best["generation"],
                 "first_solved": best["first_solved"]}
     if status == "interrupted":
@@ -302,18 +290,6 @@ def check_scheduler(address) -> None:
         reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
         raise ConfigError("--scheduler", f"nothing answers at {address} ({reason})",
                           "the address of a running dask scheduler") from None
-
-
-def _positive_workers(text: str) -> int:
-    try:
-        workers = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer "
-                                         f"(allowed: an integer >= 1 and <= {MAX_WORKERS})") from None
-    if not 1 <= workers <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"{workers} is out of range "
-                                         f"(allowed: an integer >= 1 and <= {MAX_WORKERS})")
-    return workers
 
 
 def _connect(address: str):
@@ -474,13 +450,14 @@ def _execute_dask(fn, jobs, address, finish) -> None:
 
 def _check_existing(plan: Plan) -> None:
     """A run directory left by another sweep must not be resumed as this one's."""
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     out = Path(plan.out)
     if out.exists() and not out.is_dir():
         raise ConfigError("--out", f"{out} is an existing file, not a directory")
     if out.is_dir() and not (out / "sweep.json").exists():
         # Not a sweep directory (yet): only this plan's treatment folders may be there.
-        from evomod.runs import LOCK_FILE, TEMPORARY
+        from evomod.atomic import TEMPORARY
+        from evomod.rundir import LOCK_FILE
         treatments = {run.path.parent.name for run in plan.runs} | {LOCK_FILE}
         foreign = sorted(n for n in os.listdir(out) if n not in treatments and not TEMPORARY.match(n))
         if foreign:
@@ -509,7 +486,7 @@ class SweepResult:
 
 def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = None,
              progress: bool | None = None) -> SweepResult:
-    from evomod.runs import WriterLock, write_json
+    from evomod.rundir import WriterLock, write_json
     # Argument checks first: a refusal writes nothing.
     check_workers(workers)
     if (scheduler or plan.scheduler) and any(run_status(r.path) != "finished" for r in plan.runs):
@@ -536,42 +513,3 @@ def run_sweep(path, out, workers: int | None = None, scheduler: str | None = Non
     """Plan the sweep in ``path`` into ``out`` and bring every run to its end."""
     return run_plan(plan_sweep(path, out, quick=quick), workers=workers, scheduler=scheduler,
                     progress=progress)
-
-
-# -- command line --------------------------------------------------------------
-
-def _command(args) -> None:
-    result = run_sweep(args.sweep, args.out, workers=args.workers, scheduler=args.scheduler,
-                       quick=args.quick)
-    counts = {}
-    for outcome in result.outcomes:
-        status = "failed" if outcome.error else outcome.result["status"]
-        counts[status] = counts.get(status, 0) + 1
-    for outcome in result.failed:
-        print(f"{outcome.key} failed:\n{outcome.error}", file=sys.stderr)
-    parts = [f"{result.already_finished} already finished"] + \
-        [f"{n} {status}" for status, n in sorted(counts.items())]
-    print(f"{result.plan.out}: {len(result.plan.runs)} runs ({', '.join(parts)})")
-    if result.failed:
-        print(f"{len(result.failed)} run(s) failed; run the sweep again to retry them "
-              "(finished runs are kept)", file=sys.stderr)
-        raise SystemExit(1)
-
-
-def add_command(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("sweep", help="run every treatment of a sweep file for every seed",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("sweep", help="sweep TOML file")
-    p.add_argument("--out", required=True, help="sweep directory (runs go to OUT/TREATMENT/seed_S)")
-    p.add_argument("--workers", type=_positive_workers, default=None,
-                   help="local worker processes (default: the number of CPUs)")
-    p.add_argument("--scheduler", default=None,
-                   help="dask.distributed scheduler address (overrides the file's [dask] scheduler)")
-    p.add_argument("--quick", action="store_true", help="apply the sweep file's quick overrides")
-    p.set_defaults(func=_command)
-    return p
-
-
-if __name__ == "__main__":
-    from evomod.cli import main
-    sys.exit(main(["sweep", *sys.argv[1:]]))

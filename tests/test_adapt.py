@@ -1,4 +1,3 @@
-import argparse
 import csv
 import json
 import math
@@ -10,7 +9,7 @@ from evomod import adapt
 from evomod import config as config_mod
 from evomod.errors import ConfigError
 from evomod.evolve import Evolution
-from evomod.runs import write_json
+from evomod.rundir import write_json
 
 G1_PAIRS = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
 
@@ -174,8 +173,7 @@ def test_missing_or_unfinished_run_dirs(tmp_path):
 def test_command_line(tmp_path, capsys):
     run = make_run(tmp_path / "run", G1_WITH_OR)
     broken = make_run(tmp_path / "broken", BROKEN)
-    parser = argparse.ArgumentParser(prog="evomod")
-    adapt.add_command(parser.add_subparsers(dest="command", required=True))
+    parser = cli.build_parser()
     args = parser.parse_args(["adapt", str(run), str(broken), "--to", "G2", "--out", str(tmp_path / "out"),
                               "--cap", "30", "--population", "60", "--workers", "1"])
     assert (args.cap, args.population, args.goal_from) == (30, 60, None)

@@ -6,7 +6,7 @@ import random
 import numpy as np
 
 from evomod import checkpoint, runs
-from evomod.runs import read_log
+from evomod.rundir import read_log
 
 
 class Interrupt(Exception):

@@ -17,7 +17,7 @@ from evomod.costs import EdgeCost
 from evomod.errors import ConfigError
 from evomod.models.base import NetworkModel
 from evomod.registry import COSTS, MODELS, SCHEDULES
-from evomod.runs import read_log
+from evomod.rundir import read_log
 from evomod.schedules import ScheduleKind
 
 

@@ -1,4 +1,3 @@
-import argparse
 import csv
 import json
 import math
@@ -13,7 +12,7 @@ from evomod import cli
 from evomod import report, report_plots, sweep
 from evomod.errors import ConfigError
 from evomod.modularity.tracking import measure_network
-from evomod.runs import read_log
+from evomod.rundir import read_log
 
 CIRCUIT_G1 = {"kind": "circuit", "inputs": [0, 1, 2, 3],
               "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(
@@ -221,8 +220,7 @@ def test_report_errors_name_the_field(tmp_path, capsys):
 
 def test_add_command_registers_report(swept, tmp_path, capsys):
     copy = copy_sweep(swept, tmp_path / "sweep")
-    parser = argparse.ArgumentParser(prog="evomod")
-    report.add_command(parser.add_subparsers(dest="command", required=True))
+    parser = cli.build_parser()
     args = parser.parse_args(["report", str(copy), "--no-figures"])
     args.func(args)
     assert "REPORT.md" in capsys.readouterr().out

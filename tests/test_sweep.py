@@ -1,4 +1,3 @@
-import argparse
 import csv
 import json
 import os
@@ -229,7 +228,7 @@ def test_unreachable_scheduler_is_a_config_error(tmp_path, monkeypatch):
 def test_killed_sweep_reruns_to_identical_results(reference, sweep_file, tmp_path):
     out = tmp_path / "killed"
     # A new session makes the sweep and its pool workers one process group.
-    proc = subprocess.Popen([sys.executable, "-m", "evomod.sweep", str(sweep_file), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "evomod.cli", "sweep", str(sweep_file), "--out", str(out),
                              "--workers", "2"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -320,8 +319,7 @@ def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
 
 
 def test_add_command_registers_sweep(tmp_path, sweep_file, capsys):
-    parser = argparse.ArgumentParser(prog="evomod")
-    sweep.add_command(parser.add_subparsers(dest="command", required=True))
+    parser = cli.build_parser()
     args = parser.parse_args(["sweep", str(sweep_file), "--out", str(tmp_path / "q"), "--quick",
                               "--workers", "1"])
     assert (args.workers, args.scheduler, args.quick) == (1, None, True)
