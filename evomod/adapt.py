@@ -33,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 
 CSV_COLUMNS = ("source", "treatment", "seed", "goal_a", "goal_b", "generations", "solved", "cap",
                "population")
@@ -64,41 +64,41 @@ def speedup(t_fixed: Sequence[float], t_mvg: Sequence[float]) -> float:
 
 def _treatment_name(run: Path, config) -> str:
     """The sweep's treatment name when the run belongs to a sweep, else the selection treatment."""
-    from evomod.rundir import read_json
+    from evomod.rundir import read_plan
     from evomod.sweep import PLAN_FILE
     sweep = run.parent.parent / PLAN_FILE
     if sweep.exists():
         try:
-            plan = read_json(sweep, PLAN_FILE)
+            plan = read_plan(sweep)
             for entry in plan.get("runs", []):
                 if (run.parent.parent / entry["dir"]).resolve() == run.resolve():
                     return entry["treatment"]
-        except (ConfigError, KeyError, TypeError):
+        except FileError:
             pass
     return config.selection.treatment
 
 
 def source_runs(paths: Sequence) -> list[Path]:
     """Run directories named on the command line; a sweep directory stands for its runs."""
-    from evomod.rundir import read_json
+    from evomod.rundir import read_plan
     from evomod.sweep import PLAN_FILE
     if not paths:
-        raise ConfigError("RUN_DIRS", "name at least one run directory")
+        raise FileError("RUN_DIRS", "name at least one run directory")
     found = []
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
-            raise ConfigError("RUN_DIRS", f"{path} is not a directory")
+            raise FileError("RUN_DIRS", f"{path} is not a directory")
         if (path / PLAN_FILE).exists() and not (path / "config.json").exists():
-            plan = read_json(path / PLAN_FILE, PLAN_FILE)
+            plan = read_plan(path / PLAN_FILE)
             found += [path / r["dir"] for r in plan["runs"] if (path / r["dir"] / "best.json").exists()]
             continue
         for name in ("config.json", "best.json"):
             if not (path / name).exists():
-                raise ConfigError("RUN_DIRS", f"{path} has no {name}: not a finished run")
+                raise FileError("RUN_DIRS", f"{path} has no {name}: not a finished run")
         found.append(path)
     if not found:
-        raise ConfigError("RUN_DIRS", "no finished runs among " + ", ".join(map(str, paths)))
+        raise FileError("RUN_DIRS", "no finished runs among " + ", ".join(map(str, paths)))
     return found
 
 
@@ -219,7 +219,7 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
     from evomod import config as config_mod
     from evomod.build import build_parts
     from evomod.atomic import atomic_write
-    from evomod.rundir import csv_text, read_json, write_json
+    from evomod.rundir import csv_text, read_best, read_json, write_json
     from evomod.sweep import Job, execute
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ConfigError("--cap", f"{cap!r} generations", ">= 1")
@@ -230,7 +230,7 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
     jobs, skipped = [], []
     for run in source_runs(run_dirs):
         cfg = config_mod.from_dict(read_json(run / "config.json", "config.json"))
-        best = read_json(run / "best.json", "best.json")
+        best = read_best(run / "best.json")
         if not best.get("networks"):
             skipped.append({"source": str(run), "skipped": "best.json holds no networks"})
             continue
@@ -242,7 +242,7 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
             raw = adaptation_config(cfg, to, cap, population)
             config_mod.from_dict(raw)
         except ConfigError as err:
-            raise ConfigError(err.field, f"{run}: {str(err)[len(err.field) + 2:]}") from None
+            raise err.reworded(f"{run}: {err.problem}") from None
         if network == "final" and "final" in best:
             source = best["final"]["network"]
         elif network == "final" and (run / "population.npz").exists():

@@ -11,7 +11,7 @@ import re
 import sys
 import textwrap
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, EvomodError
 
 MAX_SEED = 2**32 - 1
 
@@ -112,17 +112,6 @@ def _plot(args):
     print(plot_run(args.dir, args.out))
 
 
-def _in_file(err: ConfigError, path) -> ConfigError:
-    """The same error, its field placed in the file ``path``."""
-    text = str(err)
-    message = text[len(f"{err.field}: "):] if text.startswith(f"{err.field}: ") else text
-    if err.allowed is not None:
-        tail = str(ConfigError("", "", err.allowed))[2:]
-        if message.endswith(tail):
-            message = message[: -len(tail)]
-    return ConfigError(f"{path}: {err.field}", message, err.allowed)
-
-
 def _score(args):
     import json
 
@@ -136,8 +125,9 @@ def _score(args):
         method = args.method or scoring_defaults(network.get("kind"))[1]
         check_scorable(network, method)
         result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed)
-    except ConfigError as err:
-        raise _in_file(err, args.network) from None
+    except EvomodError as err:
+        # Placed in the file it is about.
+        raise err.renamed(f"{args.network}: {err.field}") from None
     attach_qm(result, network, args.baselines)
     if not args.no_qm:
         from pathlib import Path
@@ -344,7 +334,16 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _one_line(command: str, message: str) -> None:
+    # One line, whatever the message holds.
+    print(f"evomod {command}: error: {' '.join(message.splitlines())}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
+    """Run one subcommand. A refusal (``EvomodError``: bad input, a damaged
+    or misplaced file) is one line on stderr and exit code 2; a failure of
+    the system (``OSError``) one line and 1; anything else is a bug and
+    keeps its traceback."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -352,11 +351,14 @@ def main(argv=None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.func(args)
-    except ConfigError as err:
-        # One line, whatever the message holds.
-        message = " ".join(str(err).split("\n"))
-        print(f"evomod {args.command}: error: {message}", file=sys.stderr)
+    except EvomodError as err:
+        _one_line(args.command, str(err))
         return 2
+    except OSError as err:
+        # The system refused (a full disk, a permission): not a bug of evomod's.
+        where = f"{err.filename}: " if err.filename else ""
+        _one_line(args.command, f"{where}{err.strerror or err}")
+        return 1
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is intact (evomod resume DIR)", file=sys.stderr)
         return 130

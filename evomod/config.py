@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 from evomod.registry import COSTS, MODELS, SCHEDULES, SELECTIONS, Registry
 
 TREATMENTS = ("PA", "P&CC", "P&RO")
@@ -409,22 +409,22 @@ def read_text(path: str | Path, what: str, kind: str, limit: int = MAX_FILE_BYTE
     path = Path(path)
     try:
         if path.is_dir():
-            raise ConfigError(what, f"{path} is a directory, not a {kind} file")
+            raise FileError(what, f"{path} is a directory, not a {kind} file")
         with open(path, "rb") as handle:
             raw = handle.read(limit + 1)
     except OSError as err:
-        raise ConfigError(what, f"cannot read {path}: {err.strerror or err}") from None
+        raise FileError(what, f"cannot read {path}: {err.strerror or err}") from None
     if len(raw) > limit:
-        raise ConfigError(what, f"{path} is larger than {limit // 2**20} MiB: not a {kind} file")
+        raise FileError(what, f"{path} is larger than {limit // 2**20} MiB: not a {kind} file")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ConfigError(what, f"{path} is UTF-16 text; save it as UTF-8", "UTF-8 text")
+        raise FileError(what, f"{path} is UTF-16 text; save it as UTF-8", "UTF-8 text")
     if b"\x00" in raw:
-        raise ConfigError(what, f"{path} is a binary file, not {kind} text", "UTF-8 text")
+        raise FileError(what, f"{path} is a binary file, not {kind} text", "UTF-8 text")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
-        raise ConfigError(what, f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} "
+        raise FileError(what, f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} "
                                 f"on line {line})", "UTF-8 text") from None
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -436,11 +436,11 @@ def read_toml(path: str | Path, what: str = "config") -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         detail = " ".join(str(err).split())
-        raise ConfigError(what, f"{path} is not valid TOML: {detail}") from None
+        raise FileError(what, f"{path} is not valid TOML: {detail}") from None
     except RecursionError:
-        raise ConfigError(what, f"{path} nests arrays or tables too deeply to be a config") from None
+        raise FileError(what, f"{path} nests arrays or tables too deeply to be a config") from None
     except ValueError as err:  # e.g. an integer of more digits than Python converts
-        raise ConfigError(what, f"{path} is not valid TOML: {' '.join(str(err).split(';')[0].split())}") from None
+        raise FileError(what, f"{path} is not valid TOML: {' '.join(str(err).split(';')[0].split())}") from None
 
 
 def _sets_anything(value) -> bool:

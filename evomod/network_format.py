@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 from evomod.registry import MODELS
 
 FORMATS = ("layered", "gates")
@@ -285,17 +285,17 @@ def read_json_file(path):
     from evomod.config import read_text
 
     def no_constant(name):
-        raise ConfigError("network", f"{path} is not valid JSON: {name} is not a JSON number")
+        raise FileError("network", f"{path} is not valid JSON: {name} is not a JSON number")
 
     text = read_text(path, "network", "JSON", limit=MAX_FILE_BYTES)
     try:
         data = json.loads(text, parse_constant=no_constant)
     except json.JSONDecodeError as err:
-        raise ConfigError("network", f"{path} is not valid JSON: {err}") from None
+        raise FileError("network", f"{path} is not valid JSON: {err}") from None
     except RecursionError:
-        raise ConfigError("network", f"{path} is nested too deeply to be a network") from None
+        raise FileError("network", f"{path} is nested too deeply to be a network") from None
     except ValueError as err:  # e.g. an integer of more digits than Python converts
-        raise ConfigError("network", f"{path} is not valid JSON: "
+        raise FileError("network", f"{path} is not valid JSON: "
                           f"{' '.join(str(err).split(';')[0].split())}") from None
     return data
 
@@ -306,18 +306,18 @@ def network_in(data) -> Mapping:
         entries = data["networks"]
         allowed = 'a run\'s best.json: {"networks": [{"network": {...}}, ...]}'
         if not isinstance(entries, list):
-            raise ConfigError("networks", f"must be a list of hall-of-fame entries, got {_show(entries)}",
+            raise FileError("networks", f"must be a list of hall-of-fame entries, got {_show(entries)}",
                               allowed)
         if not entries:
-            raise ConfigError("networks", "is empty: there is no network to score", allowed)
+            raise FileError("networks", "is empty: there is no network to score", allowed)
         if not isinstance(entries[0], Mapping):
-            raise ConfigError("networks[0]", f"must be an entry with a network, got {_show(entries[0])}",
+            raise FileError("networks[0]", f"must be an entry with a network, got {_show(entries[0])}",
                               allowed)
         if "network" not in entries[0]:
-            raise ConfigError("networks[0].network", "missing", allowed)
+            raise FileError("networks[0].network", "missing", allowed)
         data = entries[0]["network"]
     if not isinstance(data, Mapping):
-        raise ConfigError("network", f"must be a network object, got {_show(data)}",
+        raise FileError("network", f"must be a network object, got {_show(data)}",
                           f"an object with \"kind\" in {', '.join(MODELS.names())} "
                           "(see evomod score --help)")
     return data

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 
 RESAMPLES = 10_000
 LEVEL = 0.95
@@ -133,22 +133,23 @@ def run_entries(directory) -> list[tuple[str, int | None, Path]]:
     From ``sweep.json`` when there is one; otherwise every ``TREATMENT/RUN/``
     below ``directory`` that holds a ``config.json``.
     """
-    from evomod.rundir import read_json
+    from evomod.rundir import read_json, read_plan
     from evomod.sweep import PLAN_FILE
     directory = Path(directory)
     if not directory.is_dir():
-        raise ConfigError("DIR", f"{directory} is not a directory")
+        raise FileError("DIR", f"{directory} is not a directory")
     plan = directory / PLAN_FILE
     if plan.exists():
-        data = read_json(plan, PLAN_FILE)
+        data = read_plan(plan)
         return [(r["treatment"], r.get("seed"), directory / r["dir"]) for r in data["runs"]]
     entries = []
     for saved in sorted(directory.glob("*/*/config.json")):
         run = saved.parent
-        seed = read_json(saved, "config.json").get("seed")
+        saved_config = read_json(saved, "config.json")
+        seed = saved_config.get("seed") if isinstance(saved_config, dict) else None
         entries.append((run.parent.name, seed, run))
     if not entries:
-        raise ConfigError("DIR", f"{directory} holds no sweep.json and no TREATMENT/RUN/config.json")
+        raise FileError("DIR", f"{directory} holds no sweep.json and no TREATMENT/RUN/config.json")
     return entries
 
 
@@ -169,10 +170,10 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
                   qm_samples: int = QM_SAMPLES) -> RunSummary:
     """Final measures of one finished run (see the module docstring)."""
     from evomod import config as config_mod
-    from evomod.rundir import read_json, read_log
+    from evomod.rundir import read_best, read_json, read_log
     cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
     log = read_log(path)
-    best = read_json(path / "best.json", "best.json")
+    best = read_best(path / "best.json")
     run = RunSummary(treatment, seed, Path(path), cfg, log, best)
     values = run.values
     q = _last(log, "q")
@@ -377,7 +378,7 @@ def find_adaptation(directory: Path, extra=()) -> list[Path]:
     found = [Path(p) / "adapt.json" if Path(p).is_dir() else Path(p) for p in extra]
     for p in found:
         if not p.exists():
-            raise ConfigError("--adapt", f"{p} does not exist (expected an `evomod adapt` output)")
+            raise FileError("--adapt", f"{p} does not exist (expected an `evomod adapt` output)")
     found += [p for p in sorted(directory.glob("*/adapt.json")) if p not in found]
     return found
 
@@ -390,12 +391,16 @@ def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool 
     directory = Path(directory)
     collected = collect(directory, baselines, qm_samples)
     if not any(collected.runs.values()):
-        raise ConfigError("DIR", f"{directory} has no finished runs yet")
+        raise FileError("DIR", f"{directory} has no finished runs yet")
     summary = summary_rows(collected, resamples=resamples)
     tests = pairwise_rows(collected)
     adaptation_results, adaptation_summary = [], []
     for path in find_adaptation(directory, adapt):
         data = read_json(path, "adapt.json")
+        if not (isinstance(data, dict) and isinstance(data.get("results", []), list)
+                and isinstance(data.get("summary", []), list)):
+            raise FileError("adapt.json", f"{path} has no lists of results and summary: it is "
+                            "damaged, or not evomod adapt's adapt.json")
         adaptation_results += data.get("results", [])
         adaptation_summary += data.get("summary", [])
     drawn: dict[str, list[Path]] = {}

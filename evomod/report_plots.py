@@ -145,11 +145,8 @@ def plot_distribution(values: dict[str, list[float]], ylabel: str, stem,
 # -- networks --------------------------------------------------------------------
 
 def module_labels(network: dict, directed=None, method: str = "auto") -> dict[int, int] | None:
-    """Node id -> module from ``evomod.modularity.score_network``; None when unavailable."""
-    try:
-        from evomod.modularity import score_network
-    except ImportError:
-        return None
+    """Node id -> module from ``evomod.modularity.score_network``."""
+    from evomod.modularity import score_network
     result = score_network(network, directed=directed, method=method, n_shuffles=1, seed=0)
     return {int(k): int(v) for k, v in result["labels"].items()}
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from evomod import checkpoint
 from evomod.atomic import TEMPORARY, atomic_write
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 from evomod.schedules import switch_generations
 
 # log.csv's first columns, in order; measured columns (q, ...) follow, then elapsed.
@@ -53,14 +53,58 @@ def read_json(path: Path, what: str):
     try:
         return json.loads(Path(path).read_bytes().decode("utf-8"))
     except OSError as err:
-        raise ConfigError(what, f"cannot read {path}: {err.strerror}") from None
+        raise FileError(what, f"cannot read {path}: {err.strerror}") from None
     except UnicodeDecodeError as err:
-        raise ConfigError(what, f"{path} is not UTF-8 text (byte {err.start}); JSON files are read "
+        raise FileError(what, f"{path} is not UTF-8 text (byte {err.start}); JSON files are read "
                           "as UTF-8") from None
     except json.JSONDecodeError as err:
-        raise ConfigError(what, f"{path} is not valid JSON: {err}") from None
+        raise FileError(what, f"{path} is not valid JSON: {err}") from None
     except RecursionError:
-        raise ConfigError(what, f"{path} nests too deeply to be read") from None
+        raise FileError(what, f"{path} nests too deeply to be read") from None
+
+
+def _malformed(file: str, path, problem: str) -> FileError:
+    return FileError(file, f"{path} {problem}: it is damaged, or not evomod's {file}")
+
+
+def read_best(path) -> dict:
+    """A finished run's best.json, checked as far as its readers rely on it:
+    ``generation``, ``goal``, ``first_solved`` and the ``networks`` of the
+    hall of fame, each with its ``network``, ``performance`` and ``cost``."""
+    data = read_json(path, "best.json")
+    if not isinstance(data, dict):
+        raise _malformed("best.json", path, "is not a JSON object")
+    if isinstance(data.get("generation"), bool) or not isinstance(data.get("generation"), int):
+        raise _malformed("best.json", path, "has no generation")
+    if not isinstance(data.get("goal"), str) or not isinstance(data.get("first_solved"), dict):
+        raise _malformed("best.json", path, "lacks its goal or first_solved")
+    networks = data.get("networks")
+    if not isinstance(networks, list):
+        raise _malformed("best.json", path, "has no list of networks")
+    for k, entry in enumerate(networks):
+        if (not isinstance(entry, dict) or not isinstance(entry.get("network"), dict)
+                or not all(isinstance(entry.get(key), (int, float)) for key in ("performance", "cost"))):
+            raise _malformed("best.json", path, f"has a networks[{k}] without its network, "
+                             "performance and cost")
+    final = data.get("final")
+    if final is not None and not (isinstance(final, dict) and isinstance(final.get("network"), dict)):
+        raise _malformed("best.json", path, "has a final entry without its network")
+    return data
+
+
+def read_plan(path) -> dict:
+    """A sweep's sweep.json, checked as far as its readers rely on it: a list
+    of ``runs``, each with its ``treatment``, ``dir`` and ``seed``."""
+    data = read_json(path, "sweep.json")
+    runs = data.get("runs") if isinstance(data, dict) else None
+    if not isinstance(runs, list):
+        raise _malformed("sweep.json", path, "has no list of runs")
+    for k, run in enumerate(runs):
+        if (not isinstance(run, dict) or not isinstance(run.get("treatment"), str)
+                or not isinstance(run.get("dir"), str)
+                or not (run.get("seed") is None or isinstance(run.get("seed"), int))):
+            raise _malformed("sweep.json", path, f"has a runs[{k}] without its treatment, dir and seed")
+    return data
 
 
 def log_columns(logbook) -> list[str]:
@@ -92,19 +136,19 @@ def log_csv(logbook) -> str:
 def read_log(directory: Path) -> list[dict]:
     path = Path(directory) / "log.csv"
     if not path.exists():
-        raise ConfigError("run", f"{directory} has no log.csv (is it a run directory?)")
+        raise FileError("run", f"{directory} has no log.csv (is it a run directory?)")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except UnicodeDecodeError:
-        raise ConfigError("log.csv", f"{path} is not UTF-8 text") from None
+        raise FileError("log.csv", f"{path} is not UTF-8 text") from None
     for n, row in enumerate(rows, start=2):
         for key, value in row.items():
             if key != "goal" and value not in ("", None):
                 try:
                     row[key] = float(value)
                 except (TypeError, ValueError):
-                    raise ConfigError("log.csv", f"{path} line {n}: {key} = {value!r} is not a "
+                    raise FileError("log.csv", f"{path} line {n}: {key} = {value!r} is not a "
                                       "number") from None
     return rows
 
@@ -163,16 +207,16 @@ class WriterLock:
             return {}
         return info if isinstance(info, dict) else {}
 
-    def _busy(self, holder: dict) -> ConfigError:
+    def _busy(self, holder: dict) -> FileError:
         pid, host = holder.get("pid", "unknown"), holder.get("host", "unknown host")
         what = f" ({holder['action']}" + (f", since {holder['since']}" if holder.get("since") else "") + ")" \
             if holder.get("action") else ""
-        return ConfigError(self.field, f"{self.directory} is being written by another process, "
+        return FileError(self.field, f"{self.directory} is being written by another process, "
                            f"pid {pid} on {host}{what}; two writers would corrupt it: wait for it "
                            f"to end or stop it (its lock is {self.path})")
 
-    def _cannot(self, err: OSError) -> ConfigError:
-        return ConfigError(self.field, f"cannot write in {self.directory}: "
+    def _cannot(self, err: OSError) -> FileError:
+        return FileError(self.field, f"cannot write in {self.directory}: "
                            f"{err.strerror or err}; the run directory must be writable")
 
     @staticmethod
@@ -200,12 +244,12 @@ class WriterLock:
                 fd = os.open(self.path, flags, 0o666)
             except OSError as err:
                 if err.errno == errno.ELOOP:
-                    raise ConfigError(self.field, f"{self.path} is a symbolic link, not a lock file; "
+                    raise FileError(self.field, f"{self.path} is a symbolic link, not a lock file; "
                                       "remove it") from None
                 raise self._cannot(err) from None
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise ConfigError(self.field, f"{self.path} is not a regular file; remove it")
+                    raise FileError(self.field, f"{self.path} is not a regular file; remove it")
                 locked = False
                 if fcntl is not None:
                     try:
@@ -235,7 +279,7 @@ class WriterLock:
                     continue
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, self._info(), 0)
-            except ConfigError:
+            except FileError:
                 os.close(fd)
                 raise
             except OSError as err:
@@ -243,7 +287,7 @@ class WriterLock:
                 raise self._cannot(err) from None
             self.fd = fd
             return self
-        raise ConfigError(self.field, f"cannot lock {self.path}: it keeps being replaced")
+        raise FileError(self.field, f"cannot lock {self.path}: it keeps being replaced")
 
     def release(self) -> None:
         if self.fd is None:
@@ -281,22 +325,22 @@ def check_new_out(out) -> Path:
     than a run that never reached its first checkpoint."""
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise ConfigError("--out", f"{out} is an existing file, not a directory; "
+        raise FileError("--out", f"{out} is an existing file, not a directory; "
                           "give a new or empty directory for the run")
     if not path.is_dir():
         return path
     try:
         names = set(os.listdir(path))
     except OSError as err:
-        raise ConfigError("--out", f"cannot read {out}: {err.strerror}") from None
+        raise FileError("--out", f"cannot read {out}: {err.strerror}") from None
     if names & {checkpoint.JSON_FILE, checkpoint.LEGACY_FILE, "best.json"}:
-        raise ConfigError("--out", f"{out} already holds a run; use `evomod resume {out}` "
+        raise FileError("--out", f"{out} already holds a run; use `evomod resume {out}` "
                           "or choose another directory")
     foreign = sorted(n for n in names if n not in RUN_FILES and not TEMPORARY.match(n))
     if foreign or (names and not _looks_like_run(path, names)):
         shown = foreign or sorted(names)
         listed = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
-        raise ConfigError("--out", f"{out} is not empty and is not an evomod run (it holds {listed}); "
+        raise FileError("--out", f"{out} is not empty and is not an evomod run (it holds {listed}); "
                           "give a new or empty directory")
     return path
 
@@ -323,7 +367,7 @@ class RunDirectory:
         try:
             atomic_write(path, data)
         except OSError as err:
-            raise ConfigError(Path(path).name, f"cannot write {path}: {err.strerror or err}") from None
+            raise FileError(Path(path).name, f"cannot write {path}: {err.strerror or err}") from None
 
     def write_config(self) -> None:
         self._write(self.path / "config.json", json.dumps(self.config, indent=1) + "\n")
@@ -334,7 +378,7 @@ class RunDirectory:
         try:
             checkpoint.save(self.path, state, config, write=self._write)
         except OSError as err:
-            raise ConfigError(checkpoint.JSON_FILE, f"cannot write a checkpoint in {self.path}: "
+            raise FileError(checkpoint.JSON_FILE, f"cannot write a checkpoint in {self.path}: "
                               f"{err.strerror or err}") from None
         write_log(self.path, state.logbook, write=self._write)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from evomod import config as config_mod
 from evomod.atomic import remove_stale_temporaries
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 from evomod.evolve import Evolution, State
 from evomod.progress import progress_bar
 from evomod.rundir import RunDirectory, WriterLock, check_new_out, read_json, saved_config
@@ -67,10 +67,7 @@ def make_measure(config):
     """The per-generation modularity measurement of the best network."""
     if config.log_modularity_every == 0:
         return None
-    try:
-        from evomod.modularity.tracking import log_measure
-    except ImportError:
-        return None
+    from evomod.modularity.tracking import log_measure
     return log_measure(config)
 
 
@@ -79,7 +76,7 @@ def start(config, out, quiet: bool = False, hooks=()) -> State:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError("--out", f"cannot create {out}: {err.strerror or err}") from None
+        raise FileError("--out", f"cannot create {out}: {err.strerror or err}") from None
     with WriterLock(path, "--out", "evomod run"):
         # Checked again under the lock: another process may have started here.
         check_new_out(out)
@@ -94,7 +91,7 @@ def start(config, out, quiet: bool = False, hooks=()) -> State:
 def resume(out, quiet: bool = False, hooks=()) -> State:
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise ConfigError("run", f"{out} is a file, not a run directory")
+        raise FileError("run", f"{out} is a file, not a run directory")
     saved = read_json(path / "config.json", "config.json")
     config = config_mod.from_dict(saved)
     with WriterLock(path, "run", "evomod resume"):

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from evomod import config as config_mod
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, EvomodError, FileError
 from evomod.progress import progress_bar
 from evomod.rundir import run_status
 
@@ -128,18 +128,6 @@ def _base(value, root: Path) -> dict:
     return deep_merge(config_mod.read_toml(root / file, "base.file"), inline)
 
 
-def _rename(err: ConfigError, prefix: str) -> ConfigError:
-    """The same error, its field placed under ``prefix``."""
-    text = str(err)
-    head = f"{err.field}: "
-    message = text[len(head):] if text.startswith(head) else text
-    # ConfigError appends the allowed values itself; keep them structured.
-    tail = str(ConfigError("", "", err.allowed))[2:] if err.allowed is not None else ""
-    if tail and message.endswith(tail):
-        message = message[: -len(tail)]
-    return ConfigError(f"{prefix}.{err.field}", message, err.allowed)
-
-
 def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
            source: str | None = None) -> Plan:
     """Validate a parsed sweep and expand it into one planned run per treatment and seed.
@@ -202,8 +190,8 @@ def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
         for name, merged in configs.items():
             try:
                 cfg = config_mod.from_dict(merged, seed=seed)
-            except ConfigError as err:
-                raise _rename(err, f"treatments.{name}") from None
+            except EvomodError as err:
+                raise err.renamed(f"treatments.{name}.{err.field}") from None
             runs.append(PlannedRun(name, seed, out / name / f"seed_{seed}", cfg))
     return Plan(out, seeds, tuple(configs), runs, quick, source, scheduler)
 
@@ -225,11 +213,11 @@ def run_one(path: str, config: dict) -> dict:
     written twice.
     """
     from evomod import runs
-    from evomod.rundir import read_json
+    from evomod.rundir import read_best
     path = Path(path)
     status = run_status(path)
     if status == "finished":
-        best = read_json(path / "best.json", "best.json")
+        best = read_best(path / "best.json")
         return {"dir": str(path), "status": "skipped", "generation": best["generation"],
                 "first_solved": best["first_solved"]}
     if status == "interrupted":
@@ -345,8 +333,8 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
 
 
 def _error_text(err: BaseException) -> str:
-    """A refusal (ConfigError) as its one line; anything else as a traceback."""
-    if isinstance(err, ConfigError):
+    """A refusal (EvomodError) as its one line; anything else as a traceback."""
+    if isinstance(err, EvomodError):
         return f"{err}\n"
     return "".join(traceback.format_exception(err))
 
@@ -453,7 +441,7 @@ def _check_existing(plan: Plan) -> None:
     from evomod.rundir import read_json
     out = Path(plan.out)
     if out.exists() and not out.is_dir():
-        raise ConfigError("--out", f"{out} is an existing file, not a directory")
+        raise FileError("--out", f"{out} is an existing file, not a directory")
     if out.is_dir() and not (out / "sweep.json").exists():
         # Not a sweep directory (yet): only this plan's treatment folders may be there.
         from evomod.atomic import TEMPORARY
@@ -462,14 +450,14 @@ def _check_existing(plan: Plan) -> None:
         foreign = sorted(n for n in os.listdir(out) if n not in treatments and not TEMPORARY.match(n))
         if foreign:
             listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise ConfigError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
+            raise FileError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
                               "give a new or empty directory")
     for run in plan.runs:
         saved = run.path / "config.json"
         if saved.exists():
             planned = json.loads(json.dumps(run.config.to_dict()))
             if read_json(saved, "config.json") != planned:
-                raise ConfigError("--out", f"{run.path} holds a run with a different config "
+                raise FileError("--out", f"{run.path} holds a run with a different config "
                                   "(another sweep, or --quick changed); choose another --out")
 
 
@@ -495,7 +483,7 @@ def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = Non
     try:
         plan.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError("--out", f"cannot create {plan.out}: {err.strerror or err}") from None
+        raise FileError("--out", f"cannot create {plan.out}: {err.strerror or err}") from None
     # One sweep process per sweep directory (each run also locks its own).
     with WriterLock(plan.out, "--out", "evomod sweep"):
         for tmp in plan.out.glob(f".{PLAN_FILE}.*.tmp"):

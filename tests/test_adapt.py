@@ -7,7 +7,7 @@ import pytest
 from evomod import cli
 from evomod import adapt
 from evomod import config as config_mod
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 from evomod.evolve import Evolution
 from evomod.rundir import write_json
 
@@ -160,12 +160,12 @@ def test_bad_arguments_name_the_field(tmp_path, kwargs, field):
 
 
 def test_missing_or_unfinished_run_dirs(tmp_path):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         adapt.run_adaptation([tmp_path / "absent"], "G2", tmp_path / "out")
     assert err.value.field == "RUN_DIRS"
     (tmp_path / "half").mkdir()
     write_json(tmp_path / "half" / "config.json", {})
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         adapt.run_adaptation([tmp_path / "half"], "G2", tmp_path / "out")
     assert err.value.field == "RUN_DIRS" and "best.json" in str(err.value)
 

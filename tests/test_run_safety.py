@@ -29,7 +29,7 @@ from deap import creator, tools
 
 from evomod import checkpoint, cli, rundir, runs, sweep
 from evomod.atomic import TEMPORARY, atomic_write, current_umask, stale_temporaries
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 from evomod.evolve import Evolution, State
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -487,11 +487,11 @@ def test_a_live_writer_is_never_joined(tmp_path, small_config, capsys, holder, m
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     holder(fresh)
-    with pytest.raises(ConfigError, match="being written by another process"):
+    with pytest.raises(FileError, match="being written by another process"):
         runs.start(small_config(), fresh, quiet=True)
     assert not (fresh / "config.json").exists()
     # ... and a sweep's task.
-    with pytest.raises(ConfigError, match="being written"):
+    with pytest.raises(FileError, match="being written"):
         sweep.run_one(str(out), small_config().to_dict())
 
 
@@ -519,10 +519,10 @@ def test_without_flock_the_lock_falls_back_to_the_pid(tmp_path, small_config, mo
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (out / ".evomod.lock").write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname()}))
-        with pytest.raises(ConfigError, match=f"pid {sleeper.pid}"):
+        with pytest.raises(FileError, match=f"pid {sleeper.pid}"):
             runs.resume(out, quiet=True)
         (out / ".evomod.lock").write_text(json.dumps({"pid": sleeper.pid, "host": "elsewhere"}))
-        with pytest.raises(ConfigError, match="on elsewhere"):
+        with pytest.raises(FileError, match="on elsewhere"):
             runs.resume(out, quiet=True)
     finally:
         sleeper.kill()
@@ -603,7 +603,7 @@ def test_two_sweeps_never_share_a_directory(tmp_path, holder, monkeypatch):
     (tmp_path / "sweep.toml").write_text(SWEEP)
     (tmp_path / "out").mkdir()
     proc = holder(tmp_path / "out")
-    with pytest.raises(ConfigError, match=f"pid {proc.pid}"):
+    with pytest.raises(FileError, match=f"pid {proc.pid}"):
         sweep.run_sweep(tmp_path / "sweep.toml", tmp_path / "out", workers=1, progress=False)
     assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / ".evomod.lock"]
 

@@ -13,7 +13,7 @@ import pytest
 
 from evomod import cli
 from evomod import runs, sweep
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, EvomodError, FileError
 from evomod.progress import progress_bar
 
 # Small enough for a 2-core machine, long enough (in checkpoints) for a kill
@@ -150,7 +150,7 @@ def test_dask_section_sets_the_scheduler(tmp_path):
     ({"seeds": [1], "treatments": {"A": {}}, "base": "missing.toml"}, "base"),
 ])
 def test_bad_sweeps_name_the_field(tmp_path, raw, field):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(EvomodError) as err:
         sweep.expand(raw, tmp_path / "o", root=tmp_path)
     assert err.value.field == field
     assert str(err.value).startswith(field)
@@ -286,7 +286,7 @@ def test_run_killed_between_best_and_population_is_completed(reference, tmp_path
 def test_other_config_in_the_out_directory_is_refused(reference, sweep_file, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(reference, out)
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         sweep.run_sweep(sweep_file, out, workers=1, quick=True, progress=False)
     assert err.value.field == "--out"
 
