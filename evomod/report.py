@@ -81,18 +81,29 @@ def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL
                         seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
     """``(median, ci_low, ci_high)``: the sample median and its percentile bootstrap CI.
 
+    ``scipy.stats.bootstrap`` draws ``resamples`` resamples from ``seed``;
+    the interval is the 2.5th and 97.5th percentile (for ``level`` 0.95) of
+    their medians, read with numpy's interpolation, which returns a constant
+    sample's value exactly (scipy's own interval is one ulp below it there).
     ``+inf`` marks a right-censored value (e.g. a run that never solved): it
     sorts above every real value, and a median or bound that depends on it
-    is ``inf``. No values give nans.
+    is ``inf``. No values give nans; one value is its own CI (every
+    resample is that value; scipy asks for two).
     """
+    from scipy.stats import bootstrap
     x, _ = _as_finite(values)
     if len(x) == 0:
         return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    medians = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)
+    median = _restore(np.median(x))
+    if len(x) == 1:
+        return median, median, median
+    # The stand-ins for +inf overflow scipy's standard error, which is not used.
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = bootstrap((x,), np.median, n_resamples=resamples, confidence_level=level,
+                           method="percentile", rng=np.random.default_rng(seed))
     tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(medians, [tail, 100 - tail])
-    return _restore(np.median(x)), _restore(low), _restore(high)
+    low, high = np.percentile(result.bootstrap_distribution, [tail, 100 - tail])
+    return median, _restore(low), _restore(high)
 
 
 def mann_whitney(a, b) -> tuple[float, float]:
