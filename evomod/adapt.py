@@ -113,7 +113,9 @@ def adaptation_config(config, goal_b: str, cap: int, population: int | None = No
     if population is not None and population != raw["population"]:
         old = raw["population"]
         raw["population"] = population
-        if raw["selection"]["kind"] == "elitist":
+        from evomod.registry import SELECTIONS
+        # A scheme that keeps an elite keeps its fraction of the population.
+        if "elite" in SELECTIONS.get(raw["selection"]["kind"]).own_fields:
             scaled = round(raw["selection"]["elite"] * population / old)
             raw["selection"]["elite"] = min(population - 1, max(1, scaled))
     return raw
