@@ -227,6 +227,7 @@ def _adapt(args):
 def build_parser() -> ArgumentParser:
     from evomod.config import MAX_GENERATIONS, MAX_POPULATION
     from evomod.modularity.graph import SCORE_MAX_NODES
+    from evomod.modularity.maximize import METHODS
     parser = ArgumentParser(prog="evomod", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"evomod {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -260,7 +261,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--shuffles", type=int_in(1, 10_000), default=50, help="n-cut null samples")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="seed of the n-cut shuffles")
-    p.add_argument("--method", default=None, choices=("auto", "exact", "spectral", "clune"),
+    p.add_argument("--method", default=None, choices=METHODS,
                    help="how Q is maximised (default: clune for layered networks, as Clune et al.; "
                         "spectral for Kashtan & Alon's models, as logged in runs)")
     p.add_argument("--baselines", default="baselines",

@@ -359,18 +359,18 @@ def _unused_rules(config: Config):
         ("schedule.goals", sch.family is None, f"schedule.family {sch.family!r} supplies the goals",
          "either schedule.goals or schedule.family, not both", False),
     ]
-    # A scheme's own [selection] fields (elitist's elite, pnsga2's cost_probability).
-    for name, other in SELECTIONS.items():
-        for key in sorted(other.own_fields):
-            rules.append((f"selection.{key}", key in scheme.own_fields, f"selection.kind is {sel.kind!r}",
-                          f"only with selection.kind = {_either(SELECTIONS.select(lambda s: key in s.own_fields))}",
-                          False))
+    # The schemes' own [selection] fields (elitist's elite, pnsga2's cost_probability).
+    own = dict.fromkeys(key for _, other in SELECTIONS.items() for key in sorted(other.own_fields))
+    for key in own:
+        owners = SELECTIONS.select(lambda s: key in s.own_fields)
+        rules.append((f"selection.{key}", key in scheme.own_fields, f"selection.kind is {sel.kind!r}",
+                      f"only with selection.kind = {_either(owners)}", False))
     return rules
 
 
 def _either(names) -> str:
     """'a', 'a' or 'b', 'a', 'b' or 'c': a requirement's list of kinds."""
-    quoted = [repr(n) for n in names]
+    quoted = [repr(n) for n in names] or ["(none registered)"]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 

@@ -323,11 +323,6 @@ def network_in(data) -> Mapping:
     return data
 
 
-def read_network_file(path) -> Mapping:
-    """The network in a JSON file: a bare network, or a run's best.json (its best network)."""
-    return network_in(read_json_file(path))
-
-
 def scoring_defaults(kind) -> tuple[bool, str]:
     """``(directed, method)`` that Q of a network of ``kind`` is measured with by
     default: its model's run defaults (Clune et al.: directed, their method;
