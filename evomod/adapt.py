@@ -27,17 +27,13 @@ goal change the median with its 95 % bootstrap CI) and ``OUT/adapt.csv``.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
 import math
-import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 
 CSV_COLUMNS = ("source", "treatment", "seed", "goal_a", "goal_b", "generations", "solved", "cap",
                "population")
@@ -68,41 +64,41 @@ def speedup(t_fixed: Sequence[float], t_mvg: Sequence[float]) -> float:
 
 def _treatment_name(run: Path, config) -> str:
     """The sweep's treatment name when the run belongs to a sweep, else the selection treatment."""
-    from evomod.runs import read_json
+    from evomod.rundir import read_plan
     from evomod.sweep import PLAN_FILE
     sweep = run.parent.parent / PLAN_FILE
     if sweep.exists():
         try:
-            plan = read_json(sweep, PLAN_FILE)
+            plan = read_plan(sweep)
             for entry in plan.get("runs", []):
                 if (run.parent.parent / entry["dir"]).resolve() == run.resolve():
                     return entry["treatment"]
-        except (ConfigError, KeyError, TypeError):
+        except FileError:
             pass
     return config.selection.treatment
 
 
 def source_runs(paths: Sequence) -> list[Path]:
     """Run directories named on the command line; a sweep directory stands for its runs."""
-    from evomod.runs import read_json
+    from evomod.rundir import read_plan
     from evomod.sweep import PLAN_FILE
     if not paths:
-        raise ConfigError("RUN_DIRS", "name at least one run directory")
+        raise FileError("RUN_DIRS", "name at least one run directory")
     found = []
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
-            raise ConfigError("RUN_DIRS", f"{path} is not a directory")
+            raise FileError("RUN_DIRS", f"{path} is not a directory")
         if (path / PLAN_FILE).exists() and not (path / "config.json").exists():
-            plan = read_json(path / PLAN_FILE, PLAN_FILE)
+            plan = read_plan(path / PLAN_FILE)
             found += [path / r["dir"] for r in plan["runs"] if (path / r["dir"] / "best.json").exists()]
             continue
         for name in ("config.json", "best.json"):
             if not (path / name).exists():
-                raise ConfigError("RUN_DIRS", f"{path} has no {name}: not a finished run")
+                raise FileError("RUN_DIRS", f"{path} has no {name}: not a finished run")
         found.append(path)
     if not found:
-        raise ConfigError("RUN_DIRS", "no finished runs among " + ", ".join(map(str, paths)))
+        raise FileError("RUN_DIRS", "no finished runs among " + ", ".join(map(str, paths)))
     return found
 
 
@@ -117,7 +113,9 @@ def adaptation_config(config, goal_b: str, cap: int, population: int | None = No
     if population is not None and population != raw["population"]:
         old = raw["population"]
         raw["population"] = population
-        if raw["selection"]["kind"] == "elitist":
+        from evomod.registry import SELECTIONS
+        # A scheme that keeps an elite keeps its fraction of the population.
+        if "elite" in SELECTIONS.get(raw["selection"]["kind"]).own_fields:
             scaled = round(raw["selection"]["elite"] * population / old)
             raw["selection"]["elite"] = min(population - 1, max(1, scaled))
     return raw
@@ -198,16 +196,6 @@ def _json_number(x):
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
-def _csv(results: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in results:
-        if "skipped" not in r:
-            writer.writerow(r)
-    return out.getvalue()
-
-
 def final_best_network(run: Path, cfg) -> dict:
     """The best network of a run's final population, in the exchange format:
     best by fitness, then cheapest when the cost is selected on, then first,
@@ -233,7 +221,7 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
     from evomod import config as config_mod
     from evomod.build import build_parts
     from evomod.atomic import atomic_write
-    from evomod.runs import read_json, write_json
+    from evomod.rundir import csv_text, read_best, read_json, write_json
     from evomod.sweep import Job, execute
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ConfigError("--cap", f"{cap!r} generations", ">= 1")
@@ -244,7 +232,7 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
     jobs, skipped = [], []
     for run in source_runs(run_dirs):
         cfg = config_mod.from_dict(read_json(run / "config.json", "config.json"))
-        best = read_json(run / "best.json", "best.json")
+        best = read_best(run / "best.json")
         if not best.get("networks"):
             skipped.append({"source": str(run), "skipped": "best.json holds no networks"})
             continue
@@ -256,7 +244,7 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
             raw = adaptation_config(cfg, to, cap, population)
             config_mod.from_dict(raw)
         except ConfigError as err:
-            raise ConfigError(err.field, f"{run}: {str(err)[len(err.field) + 2:]}") from None
+            raise err.reworded(f"{run}: {err.problem}") from None
         if network == "final" and "final" in best:
             source = best["final"]["network"]
         elif network == "final" and (run / "population.npz").exists():
@@ -282,54 +270,9 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
             "failed": failures,
             "summary": [{k: _json_number(v) for k, v in row.items()} for row in summary]}
     write_json(out / "adapt.json", data)
-    atomic_write(out / "adapt.csv", _csv(results))
+    atomic_write(out / "adapt.csv", csv_text([r for r in results if "skipped" not in r], CSV_COLUMNS))
     if figure and results:
         from evomod.report_plots import plot_adaptation
         plot_adaptation(results, out / "adaptation")
     data["summary_exact"] = summary
     return data
-
-
-# -- command line --------------------------------------------------------------
-
-def _command(args) -> None:
-    from evomod.report import median_ci_text
-    data = run_adaptation(args.run_dirs, args.to, args.out, cap=args.cap, population=args.population,
-                          goal_from=args.goal_from, workers=args.workers, scheduler=args.scheduler,
-                          network=args.network)
-    for s in data["skipped"]:
-        print(f"skipped {s['source']}: {s['reason']}", file=sys.stderr)
-    for f in data["failed"]:
-        print(f"{f['source']} failed:\n{f['error']}", file=sys.stderr)
-    for row in data["summary_exact"]:
-        print(f"{row['treatment']}: {row['goal_a']} -> {row['goal_b']}: median [95 % CI] "
-              f"{median_ci_text(row)} generations ({row['solved']}/{row['n']} solved within {data['cap']})")
-    print(f"{Path(args.out) / 'adapt.json'}")
-    if data["failed"]:
-        raise SystemExit(1)
-
-
-def add_command(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("adapt", help="generations for evolved networks to adapt to a new goal",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                   help="finished run directories (a sweep directory stands for all its runs)")
-    p.add_argument("--to", required=True, help="the new goal B")
-    p.add_argument("--from", dest="goal_from", default=None,
-                   help="goal A the network must be perfect on (default: the goal its run ended on)")
-    p.add_argument("--out", required=True, help="directory for adapt.json, adapt.csv and the figure")
-    p.add_argument("--cap", type=int, default=5000, help="give up after this many generations")
-    p.add_argument("--network", choices=("final", "hall"), default="final",
-                   help="which network to clone: the final population's best (as Clune et al.), or "
-                        "best.json's hall-of-fame best (the best ever seen)")
-    p.add_argument("--population", type=int, default=None,
-                   help="clones per adaptation (default: the run's population)")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPUs)")
-    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
-    p.set_defaults(func=_command)
-    return p
-
-
-if __name__ == "__main__":
-    from evomod.cli import main
-    sys.exit(main(["adapt", *sys.argv[1:]]))

@@ -63,7 +63,6 @@ from evomod.modularity.baseline import (
     degree_preserving_baseline,
 )
 
-DEFAULT_METHOD = {"layered": "clune", "threshold": "spectral", "circuit": "spectral"}
 DEFAULT_SAMPLES = 1000
 MAX_GENOMES = 20_000_000
 SAMPLER = "rejection"
@@ -71,7 +70,8 @@ SAMPLER = "rejection"
 
 def size_key(network: dict):
     """Layer widths for layered and threshold networks; inputs-gates-outputs for circuits."""
-    if network.get("kind") == "circuit":
+    from evomod.network_format import network_format
+    if network_format(network.get("kind")) == "gates":
         return (len(network.get("inputs", [])), len(network.get("gates", [])),
                 len(network.get("outputs", [])))
     return tuple(network.get("layers", ()))
@@ -347,9 +347,9 @@ def paper_qm(network: dict, config=None, *, directed: bool | None = None,
 
     ``config`` (the run's) fixes ``directed``/``method`` and gives the model
     for the size-matched control and the evolved Q_max; without it,
-    ``directed`` defaults to True for layered networks only and ``method``
-    to :data:`DEFAULT_METHOD`, the size-matched control is skipped and the
-    evolved Q_max comes from an older ``evomod baseline`` entry for the
+    ``directed`` and ``method`` are the model's defaults
+    (:func:`evomod.network_format.scoring_defaults`), the size-matched
+    control is skipped and the evolved Q_max comes from an older ``evomod baseline`` entry for the
     network's kind and size if there is one (its model settings unchecked).
     ``q_max`` overrides the evolved Q_max (a number). Returns a JSON-ready
     dict:
@@ -367,8 +367,10 @@ def paper_qm(network: dict, config=None, *, directed: bool | None = None,
     if config is not None:
         directed, method = config.modularity_directed, config.modularity_method
     else:
-        directed = (kind == "layered") if directed is None else bool(directed)
-        method = method or DEFAULT_METHOD.get(kind, "auto")
+        from evomod.network_format import scoring_defaults
+        default_directed, default_method = scoring_defaults(kind)
+        directed = default_directed if directed is None else bool(directed)
+        method = method or default_method
     a = network_adjacency(network)
     q = q_of_graph(a, directed, method)
     n_nodes = int(a.shape[0])
@@ -448,7 +450,7 @@ def run_config_for(network_path, config_path=None):
     config.json) if given, else the ``config.json`` beside the file (a run's
     ``best.json``), else None."""
     from evomod import config as config_mod
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     if config_path is not None:
         path = Path(config_path)
         if path.suffix == ".json":

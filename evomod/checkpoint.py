@@ -20,7 +20,7 @@ as its value is built from the supported types: ``None``, ``bool``, ``int``,
 ``deap.creator`` dict individuals and an ``evomod.evolve`` ``similar``).
 Anything else is refused when saving, with the field's name.
 
-``load`` refuses, with one ``ConfigError`` naming the file, an unknown format
+``load`` refuses, with one ``FileError`` naming the file, an unknown format
 version, a config that no longer matches the one the checkpoint was made
 with (naming the settings that differ), a checksum mismatch, a file that is
 truncated, empty or not a checkpoint at all, and a legacy ``checkpoint.pkl``
@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from evomod.atomic import atomic_write
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 
 JSON_FILE = "checkpoint.json"
 ARRAYS_FILE = "checkpoint.npz"
@@ -212,7 +212,7 @@ class _Encoder:
 
 
 class _Damaged(Exception):
-    """Raised while decoding; becomes a ConfigError naming the file."""
+    """Raised while decoding; becomes a FileError naming the file."""
 
 
 class _Decoder:
@@ -351,8 +351,8 @@ def save(directory, state, config: dict, write: Callable[[Path, bytes | str], No
     os.replace(directory / NEXT_ARRAYS_FILE, directory / ARRAYS_FILE)
 
 
-def _refuse(file: str, path: Path, problem: str) -> ConfigError:
-    return ConfigError(file, f"{path} {problem}")
+def _refuse(file: str, path: Path, problem: str) -> FileError:
+    return FileError(file, f"{path} {problem}")
 
 
 def _read(path: Path, file: str) -> bytes:
@@ -377,7 +377,7 @@ def load(directory, config: dict, state_cls):
             raise _refuse(LEGACY_FILE, legacy, "is a legacy pickle checkpoint; pickle checkpoints "
                           "are not loaded for safety (unpickling can run any code); start the run "
                           "again in a new directory")
-        raise ConfigError("run", f"{directory} has no {JSON_FILE} to resume from")
+        raise FileError("run", f"{directory} has no {JSON_FILE} to resume from")
     raw = _read(json_path, JSON_FILE)
     if not raw.strip():
         raise _refuse(JSON_FILE, json_path, "is empty (a damaged checkpoint)")
@@ -438,6 +438,9 @@ def load(directory, config: dict, state_cls):
 
 def _build_state(state_cls, values: dict, json_path: Path):
     fields = {f.name: f for f in dataclasses.fields(state_cls)}
+    # What an older version saved and this one no longer needs still loads.
+    for name in getattr(state_cls, "RETIRED_FIELDS", ()):
+        values.pop(name, None)
     unknown = [name for name in values if name not in fields]
     if unknown:
         raise _refuse(JSON_FILE, json_path, f"holds state fields {unknown} that this evomod does "

@@ -11,7 +11,7 @@ import re
 import sys
 import textwrap
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, EvomodError
 
 MAX_SEED = 2**32 - 1
 
@@ -112,31 +112,22 @@ def _plot(args):
     print(plot_run(args.dir, args.out))
 
 
-def _in_file(err: ConfigError, path) -> ConfigError:
-    """The same error, its field placed in the file ``path``."""
-    text = str(err)
-    message = text[len(f"{err.field}: "):] if text.startswith(f"{err.field}: ") else text
-    if err.allowed is not None:
-        tail = str(ConfigError("", "", err.allowed))[2:]
-        if message.endswith(tail):
-            message = message[: -len(tail)]
-    return ConfigError(f"{path}: {err.field}", message, err.allowed)
-
-
 def _score(args):
     import json
 
     from evomod.modularity import score_network
-    from evomod.modularity.graph import check_scorable, network_in, read_json_file
+    from evomod.baselines import attach_qm
+    from evomod.modularity.graph import check_scorable
+    from evomod.network_format import network_in, read_json_file, scoring_defaults
     data = read_json_file(args.network)
     try:
         network = network_in(data)
-        from evomod.baselines import DEFAULT_METHOD, attach_qm
-        method = args.method or DEFAULT_METHOD.get(network.get("kind"), "auto")
+        method = args.method or scoring_defaults(network.get("kind"))[1]
         check_scorable(network, method)
         result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed)
-    except ConfigError as err:
-        raise _in_file(err, args.network) from None
+    except EvomodError as err:
+        # Placed in the file it is about.
+        raise err.renamed(f"{args.network}: {err.field}") from None
     attach_qm(result, network, args.baselines)
     if not args.no_qm:
         from pathlib import Path
@@ -184,9 +175,59 @@ def _baseline(args):
         print(f"{name}: {baseline.mean:.4f} ± {baseline.sem:.4f} (n = {baseline.n}, {baseline.source})")
 
 
+def _sweep(args):
+    from evomod.sweep import run_sweep
+    result = run_sweep(args.sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+                       quick=args.quick)
+    counts = {}
+    for outcome in result.outcomes:
+        status = "failed" if outcome.error else outcome.result["status"]
+        counts[status] = counts.get(status, 0) + 1
+    for outcome in result.failed:
+        print(f"{outcome.key} failed:\n{outcome.error}", file=sys.stderr)
+    parts = [f"{result.already_finished} already finished"] + \
+        [f"{n} {status}" for status, n in sorted(counts.items())]
+    print(f"{result.plan.out}: {len(result.plan.runs)} runs ({', '.join(parts)})")
+    if result.failed:
+        print(f"{len(result.failed)} run(s) failed; run the sweep again to retry them "
+              "(finished runs are kept)", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _report(args):
+    from evomod.report import write_report
+    if args.qm_samples < 2:
+        raise ConfigError("--qm-samples", f"{args.qm_samples} must be at least 2", ">= 2")
+    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures,
+                         baselines=args.baselines, qm_samples=args.qm_samples)
+    print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
+          f"figures: {paths['figures']})")
+
+
+def _adapt(args):
+    from pathlib import Path
+
+    from evomod.adapt import run_adaptation
+    from evomod.report import median_ci_text
+    data = run_adaptation(args.run_dirs, args.to, args.out, cap=args.cap, population=args.population,
+                          goal_from=args.goal_from, workers=args.workers, scheduler=args.scheduler,
+                          network=args.network)
+    for s in data["skipped"]:
+        print(f"skipped {s['source']}: {s['reason']}", file=sys.stderr)
+    for f in data["failed"]:
+        print(f"{f['source']} failed:\n{f['error']}", file=sys.stderr)
+    for row in data["summary_exact"]:
+        print(f"{row['treatment']}: {row['goal_a']} -> {row['goal_b']}: median [95 % CI] "
+              f"{median_ci_text(row)} generations ({row['solved']}/{row['n']} solved within {data['cap']})")
+    print(f"{Path(args.out) / 'adapt.json'}")
+    if data["failed"]:
+        raise SystemExit(1)
+
+
 def build_parser() -> ArgumentParser:
     from evomod.config import MAX_GENERATIONS, MAX_POPULATION
     from evomod.modularity.graph import SCORE_MAX_NODES
+    from evomod.modularity.maximize import METHODS
     parser = ArgumentParser(prog="evomod", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"evomod {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -196,6 +237,8 @@ def build_parser() -> ArgumentParser:
         return sub.add_parser(name, help=help_text, description=text, formatter_class=HelpFormatter)
 
     p = command("run", "evolve from a TOML config")
+    from evomod.registry import choices_help
+    p.epilog = choices_help()
     p.add_argument("config", help="the run's TOML config (see the experiments/ directory)")
     p.add_argument("--out", required=True, help="run directory to create (new or empty)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=None,
@@ -218,7 +261,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--shuffles", type=int_in(1, 10_000), default=50, help="n-cut null samples")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="seed of the n-cut shuffles")
-    p.add_argument("--method", default=None, choices=("auto", "exact", "spectral", "clune"),
+    p.add_argument("--method", default=None, choices=METHODS,
                    help="how Q is maximised (default: clune for layered networks, as Clune et al.; "
                         "spectral for Kashtan & Alon's models, as logged in runs)")
     p.add_argument("--baselines", default="baselines",
@@ -246,15 +289,62 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--workers", type=int_in(1, 4096), default=1, help="processes for the Q_max evolutions")
     p.set_defaults(func=_baseline)
     from evomod import adapt, report, sweep
-    sweep.add_command(sub)
-    report.add_command(sub)
-    adapt.add_command(sub)
+    # These three keep their module's docstring, line breaks and all, as their description.
+    p = sub.add_parser("sweep", help="run every treatment of a sweep file for every seed",
+                       description=sweep.__doc__)
+    p.add_argument("sweep", help="sweep TOML file")
+    p.add_argument("--out", required=True, help="sweep directory (runs go to OUT/TREATMENT/seed_S)")
+    p.add_argument("--workers", type=int_in(1, sweep.MAX_WORKERS), default=None,
+                   help="local worker processes (default: the number of CPUs)")
+    p.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address (overrides the file's [dask] scheduler)")
+    p.add_argument("--quick", action="store_true", help="apply the sweep file's quick overrides")
+    p.set_defaults(func=_sweep)
+    p = sub.add_parser("report", help="compare a sweep's treatments: medians, CIs, tests, figures",
+                       description=report.__doc__)
+    p.add_argument("dir", help="sweep directory (from `evomod sweep`)")
+    p.add_argument("--adapt", action="append", default=None, metavar="ADAPT_DIR",
+                   help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
+    p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.add_argument("--baselines", default="baselines",
+                   help="Qm baseline directory from `evomod baseline` (the Qm columns are left out "
+                        "when it does not exist; Qm needs its evolved Q_max)")
+    p.add_argument("--qm-samples", type=int, default=report.QM_SAMPLES,
+                   help="degree-preserving randomisations and size-matched random genomes per "
+                        "network for Q_rand (Kashtan & Alon: 1000)")
+    p.set_defaults(func=_report)
+    p = sub.add_parser("adapt", help="generations for evolved networks to adapt to a new goal",
+                       description=adapt.__doc__)
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                   help="finished run directories (a sweep directory stands for all its runs)")
+    p.add_argument("--to", required=True, help="the new goal B")
+    p.add_argument("--from", dest="goal_from", default=None,
+                   help="goal A the network must be perfect on (default: the goal its run ended on)")
+    p.add_argument("--out", required=True, help="directory for adapt.json, adapt.csv and the figure")
+    p.add_argument("--cap", type=int, default=5000, help="give up after this many generations")
+    p.add_argument("--network", choices=("final", "hall"), default="final",
+                   help="which network to clone: the final population's best (as Clune et al.), or "
+                        "best.json's hall-of-fame best (the best ever seen)")
+    p.add_argument("--population", type=int, default=None,
+                   help="clones per adaptation (default: the run's population)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPUs)")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
+    p.set_defaults(func=_adapt)
     for name, p in sub.choices.items():
         p.formatter_class = HelpFormatter
     return parser
 
 
+def _one_line(command: str, message: str) -> None:
+    # One line, whatever the message holds.
+    print(f"evomod {command}: error: {' '.join(message.splitlines())}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
+    """Run one subcommand. A refusal (``EvomodError``: bad input, a damaged
+    or misplaced file) is one line on stderr and exit code 2; a failure of
+    the system (``OSError``) one line and 1; anything else is a bug and
+    keeps its traceback."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -262,11 +352,14 @@ def main(argv=None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.func(args)
-    except ConfigError as err:
-        # One line, whatever the message holds.
-        message = " ".join(str(err).split("\n"))
-        print(f"evomod {args.command}: error: {message}", file=sys.stderr)
+    except EvomodError as err:
+        _one_line(args.command, str(err))
         return 2
+    except OSError as err:
+        # The system refused (a full disk, a permission): not a bug of evomod's.
+        where = f"{err.filename}: " if err.filename else ""
+        _one_line(args.command, f"{where}{err.strerror or err}")
+        return 1
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is intact (evomod resume DIR)", file=sys.stderr)
         return 130

@@ -13,9 +13,16 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
+from evomod.registry import COSTS, MODELS, SCHEDULES, SELECTIONS, Registry
 
 TREATMENTS = ("PA", "P&CC", "P&RO")
+DEFAULT_MODEL = "layered"
+# Where a cost's node positions come from (see evomod.costs).
+POSITION_KINDS = ("model", "random_inputs", "uniform_inputs", "index", "custom")
+# "simplified": only edges on a path to an output are charged, as in the
+# authors' code (dead-end connections are free); "all": every connection.
+COST_SCOPES = ("simplified", "all")
 # "steady": the best is perfect at the end of ``steady_epochs`` consecutive
 # epochs (Kashtan & Alon's MVG populations that keep re-adapting).
 STOP_WHEN = ("never", "current_goal", "all_goals", "steady")
@@ -98,6 +105,8 @@ def _range_text(minimum, maximum, exclusive_min=False) -> str:
 def allowed_values(kind, choices=None, minimum=None, maximum=None, exclusive_min=False,
                    item=None, nullable=False, min_items=None, max_items=None, finite=True):
     """What a field accepts, as the ``(allowed: ...)`` part of its errors."""
+    if isinstance(choices, Registry):
+        choices = choices.names()
     if choices is not None:
         return tuple(choices)
     if kind is bool:
@@ -213,94 +222,26 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    kind: str = spec("fixed", str, choices=("fixed", "alternating", "serial", "rmvg"))
+    kind: str = spec("fixed", str, choices=SCHEDULES)
     goals: tuple = spec(("and",), list, item=str, min_items=1, max_items=MAX_GOALS)
     period: int = spec(20, int, minimum=1, maximum=MAX_GENERATIONS)
     family: str | None = spec(None, str, nullable=True)
 
 
 @dataclass(frozen=True)
-class LayeredSpec:
-    kind: str = spec("layered", str)
-    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=MAX_LAYER_WIDTH),
-                         min_items=2, max_items=MAX_LAYERS)
-    weights: tuple = spec((-2, -1, 1, 2), list, item=dict(kind=int, minimum=-127, maximum=127),
-                          min_items=1, max_items=MAX_WEIGHT_VALUES)
-    bias_min: int = spec(-2, int, minimum=-127, maximum=127)
-    bias_max: int = spec(2, int, minimum=-127, maximum=127)
-    lam: float = spec(20.0, float, minimum=0.0, exclusive_min=True)
-    add_connection_rate: float = spec(0.2, float, minimum=0.0, maximum=1.0)
-    remove_connection_rate: float = spec(0.2, float, minimum=0.0, maximum=1.0)
-    bias_rate: float = spec(1 / 24, float, minimum=0.0, maximum=1.0)
-    weight_rate_scale: float = spec(2.0, float, minimum=0.0)
-    init_connections_max: int = spec(120, int, minimum=0, maximum=MAX_SLOTS)
-    operators: str = spec("authors", str, choices=("authors", "literal"))
-
-
-@dataclass(frozen=True)
-class CircuitSpec:
-    """Kashtan & Alon 2005's NAND circuits (see evomod.models.circuit)."""
-    kind: str = spec("circuit", str)
-    gates: int = spec(14, int, minimum=1, maximum=MAX_GATES)
-    feedback: bool = spec(False, bool)
-    settle_steps: int | None = spec(None, int, minimum=1, maximum=MAX_SETTLE_STEPS, nullable=True)
-    threshold: int = spec(11, int, minimum=0, maximum=MAX_GATES)
-    penalty_per_gate: float = spec(0.2, float, minimum=0.0)
-    mutation_probability: float = spec(0.7, float, minimum=0.0, maximum=1.0)
-    genome: str = spec("integer", str, choices=("integer", "binary"))
-
-
-@dataclass(frozen=True)
-class ThresholdSpec:
-    """Kashtan & Alon 2005's threshold retina networks (see evomod.models.threshold)."""
-    kind: str = spec("threshold", str)
-    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=127),
-                         min_items=2, max_items=MAX_LAYERS)
-    fan_in: int = spec(3, int, minimum=1, maximum=127)
-    output_fan_in: int = spec(2, int, minimum=1, maximum=127)
-    threshold_min: int = spec(-3, int, minimum=-128, maximum=127)
-    threshold_max: int = spec(3, int, minimum=-128, maximum=127)
-    neuron_threshold: int = spec(13, int, minimum=0, maximum=MAX_LAYERS * 127)
-    penalty_per_neuron: float = spec(0.01, float, minimum=0.0)
-    mutation_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
-    crossover_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
-
-
-MODEL_SPECS: dict[str, type] = {"layered": LayeredSpec, "circuit": CircuitSpec,
-                                "threshold": ThresholdSpec}
-
-# Choosing a Kashtan & Alon model brings that paper's setup with it; any field
-# the config sets itself still wins. Their best individual changes almost every
-# generation (many neutral equals), so Q is logged every 10 generations with
-# the spectral method to keep logging under 10 % of the run time.
-MODEL_DEFAULTS: dict[str, dict] = {
-    "circuit": {"task": {"name": "logic4"}, "schedule": {"goals": ["G1"]},
-                "selection": {"kind": "elitist", "elite": 300, "treatment": "PA"},
-                "cost": {"kind": "none"}, "population": 1000, "modularity_method": "spectral",
-                "modularity_directed": False, "log_modularity_every": 10},
-    "threshold": {"task": {"name": "retina"}, "schedule": {"goals": ["and"]},
-                  "selection": {"kind": "elitist", "elite": 150, "treatment": "PA"},
-                  "cost": {"kind": "none"}, "population": 600, "sample_patterns": 100,
-                  "modularity_method": "spectral", "modularity_directed": False,
-                  "log_modularity_every": 10},
-}
-
-
-@dataclass(frozen=True)
 class CostSpec:
-    kind: str = spec("squared_length", str,
-                     choices=("none", "count", "squared_length", "distance_weighted"))
-    positions: str = spec("model", str, choices=("model", "random_inputs", "uniform_inputs", "index", "custom"))
+    kind: str = spec("squared_length", str, choices=COSTS)
+    positions: str = spec("model", str, choices=POSITION_KINDS)
     custom_positions: tuple | None = spec(None, list, nullable=True, max_items=MAX_NODES,
                                           item=dict(kind=list, item=float, min_items=2, max_items=2))
     power: float = spec(1.0, float, minimum=0.0, maximum=MAX_POWER)
     weight: float = spec(0.0, float, minimum=0.0)
-    scope: str = spec("simplified", str, choices=("simplified", "all"))
+    scope: str = spec("simplified", str, choices=COST_SCOPES)
 
 
 @dataclass(frozen=True)
 class SelectionSpec:
-    kind: str = spec("pnsga2", str, choices=("pnsga2", "elitist"))
+    kind: str = spec("pnsga2", str, choices=SELECTIONS)
     treatment: str = spec("P&CC", str, choices=TREATMENTS)
     cost_probability: float = spec(0.25, float, minimum=0.0, maximum=1.0)
     elite: int = spec(300, int, minimum=1, maximum=MAX_POPULATION - 1)
@@ -328,7 +269,8 @@ class Config:
     objective: str = spec("task", str, choices=("task", "modularity"))
     task: TaskSpec = field(default_factory=TaskSpec)
     schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
-    model: Any = field(default_factory=LayeredSpec)
+    # The [model] table's class is the registered model's (evomod.registry.MODELS).
+    model: Any = field(default_factory=lambda: MODELS.get(DEFAULT_MODEL)())
     cost: CostSpec = field(default_factory=CostSpec)
     selection: SelectionSpec = field(default_factory=SelectionSpec)
 
@@ -359,9 +301,11 @@ def from_dict(data: dict, seed: int | None = None) -> Config:
         raw_model = {}
     if not isinstance(raw_model, dict):
         raise ConfigError("model", f"must be a table, got {_show(raw_model)}", "a [model] table")
-    kind = _check_value("model.kind", raw_model.get("kind", "layered"), str,
-                        choices=tuple(MODEL_SPECS))
-    for key, value in MODEL_DEFAULTS.get(kind, {}).items():
+    kind = _check_value("model.kind", raw_model.get("kind", DEFAULT_MODEL), str, choices=MODELS)
+    model_spec = MODELS.get(kind)
+    # Choosing a model brings its paper's setup with it (its spec's
+    # ``paper_setup``); any field the config sets itself still wins.
+    for key, value in getattr(model_spec, "paper_setup", {}).items():
         if isinstance(value, dict):
             given = data.get(key)
             if given is None or isinstance(given, dict):
@@ -371,7 +315,7 @@ def from_dict(data: dict, seed: int | None = None) -> Config:
     sections = {}
     for name, cls in SECTIONS.items():
         sections[name] = _build(cls, data.pop(name, None), name)
-    sections["model"] = _build(MODEL_SPECS[kind], raw_model, "model")
+    sections["model"] = _build(model_spec, raw_model, "model")
     top = _build(Config, data, "")
     config = Config(**{**{f.name: getattr(top, f.name) for f in fields(Config)
                           if f.name not in sections}, **sections})
@@ -392,29 +336,42 @@ def _unused_rules(config: Config):
     """
     cost, sel, sch, model = config.cost, config.selection, config.schedule, config.model
     feedback = getattr(model, "feedback", False)
-    return [
+    edge_cost, scheme = COSTS.get(cost.kind), SELECTIONS.get(sel.kind)
+    powered = COSTS.select(lambda c: c.uses_power)
+    placed = COSTS.select(lambda c: c.uses_positions)
+    penalising = SELECTIONS.select(lambda s: s.cost_as_penalty)
+    switching = SCHEDULES.select(lambda s: s.uses_period)
+    rules = [
         ("cost.custom_positions", cost.positions == "custom",
          f"cost.positions is {cost.positions!r}", "only with cost.positions = 'custom'", True),
-        ("cost.power", cost.kind == "distance_weighted", f"cost.kind is {cost.kind!r}",
-         "only with cost.kind = 'distance_weighted'", True),
-        ("cost.positions", cost.kind in ("squared_length", "distance_weighted"),
-         f"cost.kind {cost.kind!r} uses no positions",
-         "only with cost.kind = 'squared_length' or 'distance_weighted'", True),
-        ("cost.weight", sel.kind == "elitist" and sel.treatment == "P&CC",
+        ("cost.power", edge_cost.uses_power, f"cost.kind is {cost.kind!r}",
+         f"only with cost.kind = {_either(powered)}", True),
+        ("cost.positions", edge_cost.uses_positions, f"cost.kind {cost.kind!r} uses no positions",
+         f"only with cost.kind = {_either(placed)}", True),
+        ("cost.weight", scheme.cost_as_penalty and sel.treatment == "P&CC",
          f"selection is {sel.kind!r} with treatment {sel.treatment!r}",
-         "only with selection.kind = 'elitist' and selection.treatment = 'P&CC' "
-         "(pnsga2 keeps the cost a separate objective)", True),
+         f"only with selection.kind = {_either(penalising)} and selection.treatment = 'P&CC' "
+         "(the other schemes keep the cost a separate objective)", True),
         ("model.settle_steps", feedback, "model.feedback is false",
          "only with model.feedback = true", True),
-        ("schedule.period", sch.kind != "fixed", "schedule.kind is 'fixed'",
-         "only with schedule.kind = 'alternating', 'serial' or 'rmvg'", False),
+        ("schedule.period", SCHEDULES.get(sch.kind).uses_period, f"schedule.kind is {sch.kind!r}",
+         f"only with schedule.kind = {_either(switching)}", False),
         ("schedule.goals", sch.family is None, f"schedule.family {sch.family!r} supplies the goals",
          "either schedule.goals or schedule.family, not both", False),
-        ("selection.elite", sel.kind == "elitist", f"selection.kind is {sel.kind!r}",
-         "only with selection.kind = 'elitist'", False),
-        ("selection.cost_probability", sel.kind == "pnsga2", f"selection.kind is {sel.kind!r}",
-         "only with selection.kind = 'pnsga2'", False),
     ]
+    # The schemes' own [selection] fields (elitist's elite, pnsga2's cost_probability).
+    own = dict.fromkeys(key for _, other in SELECTIONS.items() for key in sorted(other.own_fields))
+    for key in own:
+        owners = SELECTIONS.select(lambda s: key in s.own_fields)
+        rules.append((f"selection.{key}", key in scheme.own_fields, f"selection.kind is {sel.kind!r}",
+                      f"only with selection.kind = {_either(owners)}", False))
+    return rules
+
+
+def _either(names) -> str:
+    """'a', 'a' or 'b', 'a', 'b' or 'c': a requirement's list of kinds."""
+    quoted = [repr(n) for n in names] or ["(none registered)"]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _given(raw: dict, dotted: str) -> bool:
@@ -430,7 +387,7 @@ def refuse_unused(config: Config, given: dict | None = None) -> None:
     without it, a field counts when it differs from its default.
     """
     defaults = {"cost": CostSpec(), "selection": SelectionSpec(), "schedule": ScheduleSpec(),
-                "model": MODEL_SPECS[config.model.kind]()}
+                "model": type(config.model)()}
     for name, applies, situation, requirement, resolved in _unused_rules(config):
         if applies:
             continue
@@ -452,22 +409,22 @@ def read_text(path: str | Path, what: str, kind: str, limit: int = MAX_FILE_BYTE
     path = Path(path)
     try:
         if path.is_dir():
-            raise ConfigError(what, f"{path} is a directory, not a {kind} file")
+            raise FileError(what, f"{path} is a directory, not a {kind} file")
         with open(path, "rb") as handle:
             raw = handle.read(limit + 1)
     except OSError as err:
-        raise ConfigError(what, f"cannot read {path}: {err.strerror or err}") from None
+        raise FileError(what, f"cannot read {path}: {err.strerror or err}") from None
     if len(raw) > limit:
-        raise ConfigError(what, f"{path} is larger than {limit // 2**20} MiB: not a {kind} file")
+        raise FileError(what, f"{path} is larger than {limit // 2**20} MiB: not a {kind} file")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ConfigError(what, f"{path} is UTF-16 text; save it as UTF-8", "UTF-8 text")
+        raise FileError(what, f"{path} is UTF-16 text; save it as UTF-8", "UTF-8 text")
     if b"\x00" in raw:
-        raise ConfigError(what, f"{path} is a binary file, not {kind} text", "UTF-8 text")
+        raise FileError(what, f"{path} is a binary file, not {kind} text", "UTF-8 text")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
-        raise ConfigError(what, f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} "
+        raise FileError(what, f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} "
                                 f"on line {line})", "UTF-8 text") from None
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -479,11 +436,11 @@ def read_toml(path: str | Path, what: str = "config") -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         detail = " ".join(str(err).split())
-        raise ConfigError(what, f"{path} is not valid TOML: {detail}") from None
+        raise FileError(what, f"{path} is not valid TOML: {detail}") from None
     except RecursionError:
-        raise ConfigError(what, f"{path} nests arrays or tables too deeply to be a config") from None
+        raise FileError(what, f"{path} nests arrays or tables too deeply to be a config") from None
     except ValueError as err:  # e.g. an integer of more digits than Python converts
-        raise ConfigError(what, f"{path} is not valid TOML: {' '.join(str(err).split(';')[0].split())}") from None
+        raise FileError(what, f"{path} is not valid TOML: {' '.join(str(err).split(';')[0].split())}") from None
 
 
 def _sets_anything(value) -> bool:

@@ -6,6 +6,8 @@
 - ``distance_weighted``: sum of |w| * d**power at fixed positions
   (Achterberg et al. 2023's local cost).
 
+Each kind is an ``EdgeCost`` registered in ``evomod.registry.COSTS``.
+
 Node positions: ``"model"`` (the model's own default: Clune's coordinates for
 layered networks), ``"random_inputs"`` (the input nodes' coordinates randomly
 permuted among themselves), ``"uniform_inputs"`` (each input's x drawn once
@@ -18,15 +20,79 @@ from __future__ import annotations
 
 import numpy as np
 
+from evomod.config import COST_SCOPES, POSITION_KINDS
 from evomod.errors import ConfigError
 from evomod.kernels import costs as kernel
+from evomod.registry import COSTS
 
-COST_KINDS = ("none", "count", "squared_length", "distance_weighted")
-# "simplified": only edges on a path to an output are charged, as in the
-# authors' code (dead-end connections are free); "all": every connection.
-COST_SCOPES = ("simplified", "all")
-POSITION_KINDS = ("model", "random_inputs", "uniform_inputs", "index", "custom")
 UNIFORM_INPUT_RANGE = (-4.0, 4.0)
+
+
+class EdgeCost:
+    """One ``cost.kind``: what a population's edges cost, per network.
+
+    A new cost is a subclass registered with ``@COSTS.register(name)``; the
+    class attributes say which [cost] fields apply to it (a field that does
+    not is refused), and ``charged`` edges (the scope's) are what it sees.
+    """
+
+    uses_positions = False
+    uses_power = False
+    # Whether the cost changes with the weights' values, not only with which
+    # connections exist: offspring that keep their parent's wiring keep its
+    # cost otherwise (evomod.evolve re-solves only the others).
+    depends_on_weight_values = False
+    # A cost that charges nothing is not computed at all on the hot path,
+    # and cannot serve treatment P&CC.
+    charges_nothing = False
+
+    def of_edges(self, src, dst, weight, cost: ConnectionCost) -> np.ndarray:
+        """The cost of each row of ``(src, dst, weight)``, shape (n,)."""
+        raise NotImplementedError
+
+    def placement(self, src, dst, weight, cost: ConnectionCost) -> np.ndarray:
+        """Node positions one network is costed at (``src`` etc. of shape (E,))."""
+        return cost.positions.copy()
+
+
+@COSTS.register("none")
+class NoCost(EdgeCost):
+    """No connection cost."""
+    charges_nothing = True
+
+    def of_edges(self, src, dst, weight, cost):
+        return np.zeros(np.shape(weight)[0])
+
+
+@COSTS.register("count")
+class ConnectionCount(EdgeCost):
+    """The number of connections (Clune's "NC" alternative)."""
+
+    def of_edges(self, src, dst, weight, cost):
+        return kernel.connection_count(weight)
+
+
+@COSTS.register("squared_length")
+class SquaredLength(EdgeCost):
+    """Summed squared length after moving hidden nodes to their optimal positions."""
+    uses_positions = True
+
+    def of_edges(self, src, dst, weight, cost):
+        return kernel.squared_length(src, dst, weight, cost.positions, cost.fixed)
+
+    def placement(self, src, dst, weight, cost):
+        return kernel.optimal_placement(src, dst, weight, cost.positions, cost.fixed)
+
+
+@COSTS.register("distance_weighted")
+class DistanceWeighted(EdgeCost):
+    """Sum of |w| * d**power at fixed positions (Achterberg et al. 2023's local cost)."""
+    uses_positions = True
+    uses_power = True
+    depends_on_weight_values = True
+
+    def of_edges(self, src, dst, weight, cost):
+        return kernel.distance_weighted(src, dst, weight, cost.positions, cost.power)
 
 
 def node_positions(model, kind="model", custom=None, rng=None) -> np.ndarray:
@@ -69,10 +135,11 @@ def node_positions(model, kind="model", custom=None, rng=None) -> np.ndarray:
 
 
 class ConnectionCost:
+    """The run's cost: a registered ``EdgeCost`` with its positions, scope and power."""
+
     def __init__(self, kind: str, positions: np.ndarray, fixed: np.ndarray, power: float = 1.0,
                  scope: str = "all", outputs: np.ndarray | None = None):
-        if kind not in COST_KINDS:
-            raise ConfigError("cost.kind", f"unknown cost {kind!r}", COST_KINDS)
+        self.edge_cost = COSTS.get(kind)()
         if scope not in COST_SCOPES:
             raise ConfigError("cost.scope", f"unknown scope {scope!r}", COST_SCOPES)
         self.kind = kind
@@ -84,8 +151,16 @@ class ConnectionCost:
         if not np.isfinite(self.power) or self.power < 0:
             raise ConfigError("cost.power", f"must be a finite number >= 0, got {power!r}")
 
+    @property
+    def charges_nothing(self) -> bool:
+        return self.edge_cost.charges_nothing
+
+    @property
+    def depends_on_weight_values(self) -> bool:
+        return self.edge_cost.depends_on_weight_values
+
     def __call__(self, model, genomes) -> np.ndarray:
-        if self.kind == "none":  # skip building edges on the hot path
+        if self.charges_nothing:  # skip building edges on the hot path
             return np.zeros(len(next(iter(genomes.values()))))
         src, dst, weight = model.edges(genomes)
         return self.of_edges(src, dst, weight)
@@ -101,22 +176,14 @@ class ConnectionCost:
     def of_edges(self, src, dst, weight) -> np.ndarray:
         src = np.ascontiguousarray(src, dtype=np.int64)
         dst = np.ascontiguousarray(dst, dtype=np.int64)
-        if self.kind == "none":
+        if self.charges_nothing:
             return np.zeros(np.shape(weight)[0])
-        weight = self.charged(src, dst, weight)
-        if self.kind == "count":
-            return kernel.connection_count(weight)
-        if self.kind == "distance_weighted":
-            return kernel.distance_weighted(src, dst, weight, self.positions, self.power)
-        return kernel.squared_length(src, dst, weight, self.positions, self.fixed)
+        return self.edge_cost.of_edges(src, dst, self.charged(src, dst, weight), self)
 
     def placement(self, model, genomes, i: int) -> np.ndarray:
         """Node positions individual ``i`` is costed at (optimal ones for squared_length)."""
-        if self.kind != "squared_length":
-            return self.positions.copy()
         src, dst, weight = model.edges(genomes)
         weight = self.charged(src[i:i + 1], dst[i:i + 1], weight[i:i + 1])[0]
-        return kernel.optimal_placement(np.ascontiguousarray(src[i], dtype=np.int64),
+        return self.edge_cost.placement(np.ascontiguousarray(src[i], dtype=np.int64),
                                         np.ascontiguousarray(dst[i], dtype=np.int64),
-                                        np.ascontiguousarray(weight, dtype=np.float64),
-                                        self.positions, self.fixed)
+                                        np.ascontiguousarray(weight, dtype=np.float64), self)

@@ -17,19 +17,18 @@ generation's goal), then the selection strategy breeds the next one (see
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 from deap import base, creator, tools
 
 from evomod.build import Parts, build_parts, seed_streams
 from evomod.models.base import Genomes, size, take
+from evomod.rundir import LOG_FIELDS
 from evomod.selection import make_selection
 
-LOG_FIELDS = ("gen", "goal", "best", "median", "mean", "perfect", "cost", "connections")
 RANDOM_OBJECTIVE = "random_objective"
 
 if not hasattr(creator, "EvomodFitness"):
@@ -50,12 +49,17 @@ class State:
     from the last environmental selection (what the next tournaments use);
     ``objectives``, for the authors' family, the objective values that
     selection saw (what the authors' tournaments compare: in the generation
-    a goal switches, those of the old goal).
+    a goal switches, those of the old goal). ``rng_state`` is the loop's one
+    generator: every draw of a run comes from it (DEAP's Logbook and
+    HallOfFame draw nothing).
     """
+    # Fields older checkpoints hold that mean nothing any more: the stdlib
+    # ``random`` generator's state, kept for DEAP, which never drew from it.
+    RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("stdlib_state",)
+
     generation: int
     genomes: Genomes
     rng_state: dict
-    stdlib_state: tuple
     logbook: tools.Logbook
     hall_of_fame: tools.HallOfFame
     performance: np.ndarray
@@ -117,10 +121,6 @@ class Evolution:
         self._q_by_wiring: dict[bytes, float] = {}
         streams = seed_streams(config.seed)
         self.rng = np.random.default_rng(streams["evolution"])
-        self.stdlib = random.Random()
-        self.stdlib.seed(int(streams["stdlib"].generate_state(1)[0]))
-        # DEAP functions draw from the module-level generator; keep it in step.
-        random.setstate(self.stdlib.getstate())
         self.selection = make_selection(config, self.parts)
 
     # -- state -------------------------------------------------------------
@@ -139,18 +139,15 @@ class Evolution:
             genomes[RANDOM_OBJECTIVE] = self.rng.random(n)
         logbook = tools.Logbook()
         logbook.header = list(LOG_FIELDS)
-        return State(0, genomes, {}, (), logbook,
+        return State(0, genomes, {}, logbook,
                      tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
                      np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
 
     def restore(self, state: State) -> None:
         self.rng.bit_generator.state = state.rng_state
-        self.stdlib.setstate(state.stdlib_state)
-        random.setstate(state.stdlib_state)
 
     def snapshot(self, state: State) -> State:
         state.rng_state = self.rng.bit_generator.state
-        state.stdlib_state = self.stdlib.getstate()
         return state
 
     # -- evaluation ----------------------------------------------------------
@@ -183,9 +180,9 @@ class Evolution:
         it depends on changed (most offspring keep their parent's wiring)."""
         model, cost = self.parts.model, self.parts.cost
         penalty = model.penalty(children)
-        if cost.kind == "none":
+        if cost.charges_nothing:
             return np.zeros(size(children)), penalty
-        same = model.same_edges(children, parents, values=cost.kind == "distance_weighted")
+        same = model.same_edges(children, parents, values=cost.depends_on_weight_values)
         result = np.array(parent_cost, dtype=np.float64, copy=True)
         changed = np.flatnonzero(~same)
         if len(changed):
@@ -196,7 +193,7 @@ class Evolution:
         """What selection maximises first: performance less the model's
         penalty, and less the weighted cost when the elitist GA applies it."""
         fit = perf - penalty
-        if self.config.selection.kind == "elitist" and "cost" in self.parts.objectives:
+        if self.selection.cost_as_penalty and "cost" in self.parts.objectives:
             fit = fit - self.config.cost.weight * cost
         return fit
 

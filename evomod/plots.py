@@ -13,11 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from evomod.atomic import atomic_write  # noqa: E402
-from evomod.runs import read_log  # noqa: E402
-
-
-def goal_switches(rows) -> list[tuple[float, str]]:
-    return [(row["gen"], row["goal"]) for prev, row in zip(rows, rows[1:]) if row["goal"] != prev["goal"]]
+from evomod.rundir import goal_switches, read_log  # noqa: E402
 
 
 COST_NAMES = {"squared_length": "squared length,\noptimal placement", "count": "connections",
@@ -52,7 +48,7 @@ def plot_run(directory, out=None) -> Path:
         for key, label, style in series:
             values = np.array([r.get(key, np.nan) if r.get(key) != "" else np.nan for r in rows], dtype=float)
             ax.plot(gen, values, style, label=label, lw=1.2 if style == "-" else 1.6)
-        for at, _ in switches[:200]:
+        for at in switches[:200]:
             ax.axvline(at, color="0.85", lw=0.5, zorder=0)
         ax.set_ylabel(title)
         if len(series) > 1:

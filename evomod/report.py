@@ -40,18 +40,14 @@ Files written into DIR: ``report.csv``, ``tests.csv``, ``REPORT.md`` and
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
 import math
-import sys
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 
 RESAMPLES = 10_000
 LEVEL = 0.95
@@ -89,18 +85,29 @@ def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL
                         seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
     """``(median, ci_low, ci_high)``: the sample median and its percentile bootstrap CI.
 
+    ``scipy.stats.bootstrap`` draws ``resamples`` resamples from ``seed``;
+    the interval is the 2.5th and 97.5th percentile (for ``level`` 0.95) of
+    their medians, read with numpy's interpolation, which returns a constant
+    sample's value exactly (scipy's own interval is one ulp below it there).
     ``+inf`` marks a right-censored value (e.g. a run that never solved): it
     sorts above every real value, and a median or bound that depends on it
-    is ``inf``. No values give nans.
+    is ``inf``. No values give nans; one value is its own CI (every
+    resample is that value; scipy asks for two).
     """
+    from scipy.stats import bootstrap
     x, _ = _as_finite(values)
     if len(x) == 0:
         return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    medians = np.median(x[rng.integers(0, len(x), size=(resamples, len(x)))], axis=1)
+    median = _restore(np.median(x))
+    if len(x) == 1:
+        return median, median, median
+    # The stand-ins for +inf overflow scipy's standard error, which is not used.
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = bootstrap((x,), np.median, n_resamples=resamples, confidence_level=level,
+                           method="percentile", rng=np.random.default_rng(seed))
     tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(medians, [tail, 100 - tail])
-    return _restore(np.median(x)), _restore(low), _restore(high)
+    low, high = np.percentile(result.bootstrap_distribution, [tail, 100 - tail])
+    return median, _restore(low), _restore(high)
 
 
 def mann_whitney(a, b) -> tuple[float, float]:
@@ -141,22 +148,23 @@ def run_entries(directory) -> list[tuple[str, int | None, Path]]:
     From ``sweep.json`` when there is one; otherwise every ``TREATMENT/RUN/``
     below ``directory`` that holds a ``config.json``.
     """
-    from evomod.runs import read_json
+    from evomod.rundir import read_json, read_plan
     from evomod.sweep import PLAN_FILE
     directory = Path(directory)
     if not directory.is_dir():
-        raise ConfigError("DIR", f"{directory} is not a directory")
+        raise FileError("DIR", f"{directory} is not a directory")
     plan = directory / PLAN_FILE
     if plan.exists():
-        data = read_json(plan, PLAN_FILE)
+        data = read_plan(plan)
         return [(r["treatment"], r.get("seed"), directory / r["dir"]) for r in data["runs"]]
     entries = []
     for saved in sorted(directory.glob("*/*/config.json")):
         run = saved.parent
-        seed = read_json(saved, "config.json").get("seed")
+        saved_config = read_json(saved, "config.json")
+        seed = saved_config.get("seed") if isinstance(saved_config, dict) else None
         entries.append((run.parent.name, seed, run))
     if not entries:
-        raise ConfigError("DIR", f"{directory} holds no sweep.json and no TREATMENT/RUN/config.json")
+        raise FileError("DIR", f"{directory} holds no sweep.json and no TREATMENT/RUN/config.json")
     return entries
 
 
@@ -177,10 +185,10 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
                   qm_samples: int = QM_SAMPLES) -> RunSummary:
     """Final measures of one finished run (see the module docstring)."""
     from evomod import config as config_mod
-    from evomod.runs import read_json, read_log
+    from evomod.rundir import read_best, read_json, read_log
     cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
     log = read_log(path)
-    best = read_json(path / "best.json", "best.json")
+    best = read_best(path / "best.json")
     run = RunSummary(treatment, seed, Path(path), cfg, log, best)
     values = run.values
     q = _last(log, "q")
@@ -237,7 +245,7 @@ class Collected:
 def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collected:
     """Every finished run of the sweep in ``directory``, summarised; unfinished ones listed."""
     from evomod import config as config_mod
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     directory = Path(directory)
     entries = run_entries(directory)
     treatments = list(dict.fromkeys(t for t, _, _ in entries))
@@ -320,15 +328,6 @@ def pairwise_rows(collected: Collected) -> list[dict]:
                          "median_b": float(np.median(xb)) if xb else math.nan,
                          "u": u, "p": p})
     return rows
-
-
-def _csv(rows: list[dict], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -420,7 +419,7 @@ def find_adaptation(directory: Path, extra=()) -> list[Path]:
     found = [Path(p) / "adapt.json" if Path(p).is_dir() else Path(p) for p in extra]
     for p in found:
         if not p.exists():
-            raise ConfigError("--adapt", f"{p} does not exist (expected an `evomod adapt` output)")
+            raise FileError("--adapt", f"{p} does not exist (expected an `evomod adapt` output)")
     found += [p for p in sorted(directory.glob("*/adapt.json")) if p not in found]
     return found
 
@@ -429,25 +428,29 @@ def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool 
                  baselines=None, qm_samples: int = QM_SAMPLES) -> dict[str, Path]:
     """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
     from evomod.atomic import atomic_write
-    from evomod.runs import read_json
+    from evomod.rundir import csv_text, read_json
     directory = Path(directory)
     collected = collect(directory, baselines, qm_samples)
     if not any(collected.runs.values()):
-        raise ConfigError("DIR", f"{directory} has no finished runs yet")
+        raise FileError("DIR", f"{directory} has no finished runs yet")
     summary = summary_rows(collected, resamples=resamples)
     tests = pairwise_rows(collected)
     adaptation_results, adaptation_summary = [], []
     for path in find_adaptation(directory, adapt):
         data = read_json(path, "adapt.json")
+        if not (isinstance(data, dict) and isinstance(data.get("results", []), list)
+                and isinstance(data.get("summary", []), list)):
+            raise FileError("adapt.json", f"{path} has no lists of results and summary: it is "
+                            "damaged, or not evomod adapt's adapt.json")
         adaptation_results += data.get("results", [])
         adaptation_summary += data.get("summary", [])
     drawn: dict[str, list[Path]] = {}
     if figures:
         drawn = draw_figures(collected, adaptation_results)
     atomic_write(directory / "report.csv",
-                 _csv(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]))
+                 csv_text(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]))
     atomic_write(directory / "tests.csv",
-                 _csv(tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b",
+                 csv_text(tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b",
                               "median_a", "median_b", "u", "p"]))
     atomic_write(directory / "REPORT.md", markdown(collected, summary, tests, drawn, adaptation_summary))
     return {"report": directory / "report.csv", "tests": directory / "tests.csv",
@@ -479,36 +482,3 @@ def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[
     if adaptation_results:
         drawn["adaptation"] = rp.plot_adaptation(adaptation_results, out / "adaptation")
     return drawn
-
-
-# -- command line --------------------------------------------------------------
-
-def _command(args) -> None:
-    if args.qm_samples < 2:
-        raise ConfigError("--qm-samples", f"{args.qm_samples} must be at least 2", ">= 2")
-    paths = write_report(args.dir, adapt=args.adapt or (), figures=not args.no_figures,
-                         baselines=args.baselines, qm_samples=args.qm_samples)
-    print(f"{paths['markdown']} (tables: {paths['report'].name}, {paths['tests'].name}; "
-          f"figures: {paths['figures']})")
-
-
-def add_command(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("report", help="compare a sweep's treatments: medians, CIs, tests, figures",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dir", help="sweep directory (from `evomod sweep`)")
-    p.add_argument("--adapt", action="append", default=None, metavar="ADAPT_DIR",
-                   help="an `evomod adapt` output to include (repeatable); DIR/*/adapt.json is found anyway")
-    p.add_argument("--no-figures", action="store_true", help="tables only")
-    p.add_argument("--baselines", default="baselines",
-                   help="Qm baseline directory from `evomod baseline` (the Qm columns are left out "
-                        "when it does not exist; Qm needs its evolved Q_max)")
-    p.add_argument("--qm-samples", type=int, default=QM_SAMPLES,
-                   help="degree-preserving randomisations and size-matched random genomes per "
-                        "network for Q_rand (Kashtan & Alon: 1000)")
-    p.set_defaults(func=_command)
-    return p
-
-
-if __name__ == "__main__":
-    from evomod.cli import main
-    sys.exit(main(["report", *sys.argv[1:]]))

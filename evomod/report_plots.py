@@ -18,8 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evomod.errors import ConfigError  # noqa: E402
 from evomod.atomic import atomic_write  # noqa: E402
+from evomod.rundir import goal_switches  # noqa: E402
 
 FORMATS = ("png", "svg")
 
@@ -80,11 +80,6 @@ def median_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         warnings.simplefilter("ignore", RuntimeWarning)
         return (np.nanmedian(values, axis=0), np.nanpercentile(values, 2.5, axis=0),
                 np.nanpercentile(values, 97.5, axis=0))
-
-
-def goal_switches(rows: list[dict]) -> list[float]:
-    """Generations at which the logged goal changes."""
-    return [row["gen"] for prev, row in zip(rows, rows[1:]) if row["goal"] != prev["goal"]]
 
 
 def plot_over_generations(logs: dict[str, list[list[dict]]], column: str, ylabel: str, stem,
@@ -150,11 +145,8 @@ def plot_distribution(values: dict[str, list[float]], ylabel: str, stem,
 # -- networks --------------------------------------------------------------------
 
 def module_labels(network: dict, directed=None, method: str = "auto") -> dict[int, int] | None:
-    """Node id -> module from ``evomod.modularity.score_network``; None when unavailable."""
-    try:
-        from evomod.modularity import score_network
-    except ImportError:
-        return None
+    """Node id -> module from ``evomod.modularity.score_network``."""
+    from evomod.modularity import score_network
     result = score_network(network, directed=directed, method=method, n_shuffles=1, seed=0)
     return {int(k): int(v) for k, v in result["labels"].items()}
 
@@ -210,14 +202,12 @@ def _layered_layout(network: dict):
 def draw_network(network: dict, ax=None, labels: dict[int, int] | None = None, title: str | None = None):
     """Layered/threshold networks at their nodes' x, y; circuits with inputs in a row
     and gates placed by depth. Nodes coloured by module (grey: pruned or unlabelled)."""
-    kind = network.get("kind") if isinstance(network, dict) else None
-    if kind == "circuit":
+    from evomod.network_format import network_format, parse_network
+    shape = network_format(parse_network(network).kind)
+    if shape == "gates":
         pos, edges, outputs = _circuit_layout(network)
-    elif kind in ("layered", "threshold"):
-        pos, edges, outputs = _layered_layout(network)
     else:
-        raise ConfigError("network.kind", f"cannot draw a network of kind {kind!r}",
-                          ["layered", "threshold", "circuit"])
+        pos, edges, outputs = _layered_layout(network)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 5))
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]

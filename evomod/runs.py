@@ -1,91 +1,25 @@
-"""Run directories: atomic files, checkpoints, one writer at a time, and resume.
+"""Driving a run: start one in a new directory, or resume one from its checkpoint.
 
-A run directory holds:
-- ``config.json``: the fully resolved config;
-- ``log.csv``: one row per generation, appended at each checkpoint
-  (``evomod.runlog``; a resume cuts off rows written after the last one);
-- ``best.json``: the hall of fame, best first, in the JSON exchange format;
-- ``population.npz``: the final population's genome arrays and scores;
-- ``checkpoint.json`` and ``checkpoint.npz``: the loop's whole state at the
-  last checkpoint, as JSON and numpy arrays (``evomod.checkpoint``; never a
-  pickle, so a checkpoint someone else wrote cannot run code);
-- ``.evomod.lock`` while a process writes it: its pid and host.
-
-Every other file is written to a temporary name and renamed, so a killed
-run never leaves a half-written file; ``run`` and ``resume`` delete the temporaries a
-killed writer left, once they hold the lock. Resuming (like sferes2's
-``--resume``) loads the config and the last checkpoint, checks that they
-still belong together, and continues; the result is bit-identical to a run
-that was never interrupted.
+``start`` and ``resume`` take the directory's writer lock, delete the
+temporaries a killed writer left, and run the loop, checkpointing every
+``checkpoint_every`` generations (``evomod.rundir`` does the files).
+Resuming (like sferes2's ``--resume``) loads the config and the last
+checkpoint, checks that they still belong together, and continues; the
+result is bit-identical to a run that was never interrupted.
 """
 
 from __future__ import annotations
 
-import csv
-import errno
-import io
-import json
-import os
-import socket
-import stat
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
-from deap import tools
 
-from evomod import checkpoint
 from evomod import config as config_mod
-from evomod.atomic import TEMPORARY, atomic_write, remove_stale_temporaries
-from evomod.errors import ConfigError
-from evomod.evolve import LOG_FIELDS, Evolution, State
-from evomod.runlog import LogAppender
-
-LOCK_FILE = ".evomod.lock"
-LOCK_GRACE_SECONDS = 3.0
-# What a run directory may hold besides atomic_write's temporaries.
-RUN_FILES = frozenset({"config.json", "log.csv", "best.json", "population.npz", "run.png", LOCK_FILE,
-                       checkpoint.JSON_FILE, checkpoint.ARRAYS_FILE, checkpoint.NEXT_ARRAYS_FILE,
-                       checkpoint.LEGACY_FILE})
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, json.dumps(obj, indent=1) + "\n")
-
-
-def read_json(path: Path, what: str):
-    try:
-        return json.loads(Path(path).read_bytes().decode("utf-8"))
-    except OSError as err:
-        raise ConfigError(what, f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(what, f"{path} is not UTF-8 text (byte {err.start}); JSON files are read "
-                          "as UTF-8") from None
-    except json.JSONDecodeError as err:
-        raise ConfigError(what, f"{path} is not valid JSON: {err}") from None
-    except RecursionError:
-        raise ConfigError(what, f"{path} nests too deeply to be read") from None
-
-
-def read_log(directory: Path) -> list[dict]:
-    path = Path(directory) / "log.csv"
-    if not path.exists():
-        raise ConfigError("run", f"{directory} has no log.csv (is it a run directory?)")
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except UnicodeDecodeError:
-        raise ConfigError("log.csv", f"{path} is not UTF-8 text") from None
-    for n, row in enumerate(rows, start=2):
-        for key, value in row.items():
-            if key != "goal" and value not in ("", None):
-                try:
-                    row[key] = float(value)
-                except (TypeError, ValueError):
-                    raise ConfigError("log.csv", f"{path} line {n}: {key} = {value!r} is not a "
-                                      "number") from None
-    return rows
+from evomod.atomic import remove_stale_temporaries
+from evomod.errors import FileError
+from evomod.evolve import Evolution, State
+from evomod.progress import progress_bar
+from evomod.rundir import RunDirectory, WriterLock, check_new_out, read_json, saved_config
 
 
 def best_networks(evolution: Evolution, state: State) -> dict:
@@ -111,262 +45,10 @@ def best_networks(evolution: Evolution, state: State) -> dict:
             "networks": entries}
 
 
-# -- one writer per directory ------------------------------------------------------
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    except OSError:
-        return False
-    return True
-
-
-class WriterLock:
-    """``.evomod.lock`` in a directory: at most one writing process.
-
-    Exclusion rests on ``fcntl.flock``: the kernel drops the lock when its
-    holder dies however it dies, so a lock file left by a killed process is
-    stale by construction and is simply taken over. The file holds the
-    holder's pid and host for the refusal message. Where ``flock`` is not
-    available (or the filesystem refuses it) the lock falls back to the pid:
-    a recorded pid that is alive on this host, or any pid on another host,
-    refuses; a dead one is taken over.
-
-    A held lock is retried for ``LOCK_GRACE_SECONDS`` before refusing: a
-    writer killed a moment ago (say, in an ``fsync``) still holds it until
-    the kernel has finished tearing it down.
-    """
-
-    def __init__(self, directory, field: str, action: str):
-        self.directory = Path(directory)
-        self.path = self.directory / LOCK_FILE
-        self.field = field
-        self.action = action
-        self.fd: int | None = None
-
-    def _info(self) -> bytes:
-        return (json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "action": self.action,
-                            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n").encode()
-
-    @staticmethod
-    def _holder(raw: bytes) -> dict:
-        try:
-            info = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return {}
-        return info if isinstance(info, dict) else {}
-
-    def _busy(self, holder: dict) -> ConfigError:
-        pid, host = holder.get("pid", "unknown"), holder.get("host", "unknown host")
-        what = f" ({holder['action']}" + (f", since {holder['since']}" if holder.get("since") else "") + ")" \
-            if holder.get("action") else ""
-        return ConfigError(self.field, f"{self.directory} is being written by another process, "
-                           f"pid {pid} on {host}{what}; two writers would corrupt it: wait for it "
-                           f"to end or stop it (its lock is {self.path})")
-
-    def _cannot(self, err: OSError) -> ConfigError:
-        return ConfigError(self.field, f"cannot write in {self.directory}: "
-                           f"{err.strerror or err}; the run directory must be writable")
-
-    @staticmethod
-    def _flock(fcntl, fd: int) -> None:
-        deadline = time.monotonic() + LOCK_GRACE_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.05)
-
-    def acquire(self) -> WriterLock:
-        try:
-            import fcntl
-        except ImportError:
-            fcntl = None
-        for _ in range(20):
-            # O_NOFOLLOW: a symlink planted as the lock must not make us
-            # truncate the file it points to.
-            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-            try:
-                fd = os.open(self.path, flags, 0o666)
-            except OSError as err:
-                if err.errno == errno.ELOOP:
-                    raise ConfigError(self.field, f"{self.path} is a symbolic link, not a lock file; "
-                                      "remove it") from None
-                raise self._cannot(err) from None
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise ConfigError(self.field, f"{self.path} is not a regular file; remove it")
-                locked = False
-                if fcntl is not None:
-                    try:
-                        self._flock(fcntl, fd)
-                        locked = True
-                    except BlockingIOError:
-                        raise self._busy(self._holder(os.pread(fd, 4096, 0))) from None
-                    except OSError as err:
-                        if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                            raise
-                if not locked:
-                    holder = self._holder(os.pread(fd, 4096, 0))
-                    pid = holder.get("pid")
-                    if isinstance(pid, int) and pid != os.getpid() and (
-                            holder.get("host") != socket.gethostname() or _pid_alive(pid)):
-                        raise self._busy(holder)
-                # The holder before us may have deleted the file after we opened
-                # it: then we locked a name nobody else will open. Try again.
-                try:
-                    now = os.stat(self.path)
-                except FileNotFoundError:
-                    os.close(fd)
-                    continue
-                mine = os.fstat(fd)
-                if (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
-                    os.close(fd)
-                    continue
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, self._info(), 0)
-            except ConfigError:
-                os.close(fd)
-                raise
-            except OSError as err:
-                os.close(fd)
-                raise self._cannot(err) from None
-            self.fd = fd
-            return self
-        raise ConfigError(self.field, f"cannot lock {self.path}: it keeps being replaced")
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        try:
-            os.unlink(self.path)  # while still holding it: see acquire
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = None
-
-    def __enter__(self) -> WriterLock:
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-# -- the run directory ---------------------------------------------------------------
-
-def _looks_like_run(path: Path, names: set[str]) -> bool:
-    if LOCK_FILE in names or checkpoint.JSON_FILE in names or checkpoint.LEGACY_FILE in names:
-        return True
-    if "config.json" not in names:
-        return False
-    try:
-        saved = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(saved, dict) and {"seed", "generations", "population"} <= saved.keys()
-
-
-def check_new_out(out) -> Path:
-    """Refuse an ``--out`` that is a file, holds a run, or holds anything else
-    than a run that never reached its first checkpoint."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ConfigError("--out", f"{out} is an existing file, not a directory; "
-                          "give a new or empty directory for the run")
-    if not path.is_dir():
-        return path
-    try:
-        names = set(os.listdir(path))
-    except OSError as err:
-        raise ConfigError("--out", f"cannot read {out}: {err.strerror}") from None
-    if names & {checkpoint.JSON_FILE, checkpoint.LEGACY_FILE, "best.json"}:
-        raise ConfigError("--out", f"{out} already holds a run; use `evomod resume {out}` "
-                          "or choose another directory")
-    foreign = sorted(n for n in names if n not in RUN_FILES and not TEMPORARY.match(n))
-    if foreign or (names and not _looks_like_run(path, names)):
-        shown = foreign or sorted(names)
-        listed = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
-        raise ConfigError("--out", f"{out} is not empty and is not an evomod run (it holds {listed}); "
-                          "give a new or empty directory")
-    return path
-
-
-def logbook_from_rows(rows) -> tools.Logbook:
-    book = tools.Logbook()
-    book.header = list(LOG_FIELDS)
-    for row in rows:
-        book.append(row)
-    return book
-
-
-class RunDirectory:
-    def __init__(self, path, config: dict | None = None):
-        self.path = Path(path)
-        # config.json's content: what the checkpoints are bound to.
-        self.config = config
-        self.log = LogAppender(self.path, LOG_FIELDS)
-
-    def _write(self, path, data) -> None:
-        try:
-            atomic_write(path, data)
-        except OSError as err:
-            raise ConfigError(Path(path).name, f"cannot write {path}: {err.strerror or err}") from None
-
-    def save_checkpoint(self, evolution: Evolution, state: State) -> None:
-        evolution.snapshot(state)
-        config = self.config if self.config is not None else _saved_config(evolution.config)
-        try:
-            # The log first: the checkpoint commits the position it reached.
-            self.log.write(state.logbook)
-            checkpoint.save(self.path, state, config, write=self._write,
-                            log_position=self.log.position())
-        except OSError as err:
-            raise ConfigError(checkpoint.JSON_FILE, f"cannot write a checkpoint in {self.path}: "
-                              f"{err.strerror or err}") from None
-
-    def load_checkpoint(self) -> State:
-        config = self.config
-        if config is None:
-            config = read_json(self.path / "config.json", "config.json")
-        state = checkpoint.load(self.path, config, State)
-        if isinstance(state.logbook, checkpoint.LogPosition):
-            state.logbook = logbook_from_rows(self.log.resume(state.logbook))
-        else:  # a version-1 checkpoint held the rows: the log restarts from them
-            self.log.write(state.logbook)
-        return state
-
-    def save_results(self, evolution: Evolution, state: State) -> None:
-        self.save_checkpoint(evolution, state)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, performance=state.performance, cost=state.cost,
-                            **{f"genome_{k}": v for k, v in state.genomes.items()})
-        self._write(self.path / "population.npz", buffer.getvalue())
-        # Written last: best.json marks a finished run.
-        self._write(self.path / "best.json", json.dumps(best_networks(evolution, state), indent=1) + "\n")
-
-
-def _saved_config(config) -> dict:
-    """A config as config.json holds it (JSON types: lists, not tuples)."""
-    return json.loads(json.dumps(config.to_dict()))
-
-
-def _progress(total: int, initial: int, quiet: bool):
-    from tqdm import tqdm
-    disable = quiet or bool(os.environ.get("CI")) or not sys.stderr.isatty()
-    return tqdm(total=total, initial=initial, disable=disable, unit="gen", dynamic_ncols=True)
-
-
 def _drive(evolution: Evolution, state: State, directory: RunDirectory, quiet: bool,
            hooks=()) -> State:
     cfg = evolution.config
-    bar = _progress(cfg.generations, state.generation, quiet)
+    bar = progress_bar(cfg.generations, state.generation, "gen", enabled=False if quiet else None)
 
     def checkpoint(evo, st):
         bar.update(1)
@@ -377,7 +59,7 @@ def _drive(evolution: Evolution, state: State, directory: RunDirectory, quiet: b
         state = evolution.run(state, cfg.generations, on_generation=(checkpoint, *hooks))
     finally:
         bar.close()
-    directory.save_results(evolution, state)
+    directory.save_results(evolution, state, best_networks(evolution, state))
     return state
 
 
@@ -385,10 +67,7 @@ def make_measure(config):
     """The per-generation modularity measurement of the best network."""
     if config.log_modularity_every == 0:
         return None
-    try:
-        from evomod.modularity.tracking import log_measure
-    except ImportError:
-        return None
+    from evomod.modularity.tracking import log_measure
     return log_measure(config)
 
 
@@ -397,14 +76,13 @@ def start(config, out, quiet: bool = False, hooks=()) -> State:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError("--out", f"cannot create {out}: {err.strerror or err}") from None
+        raise FileError("--out", f"cannot create {out}: {err.strerror or err}") from None
     with WriterLock(path, "--out", "evomod run"):
         # Checked again under the lock: another process may have started here.
         check_new_out(out)
         remove_stale_temporaries(path)
-        saved = _saved_config(config)
-        directory = RunDirectory(path, saved)
-        directory._write(path / "config.json", json.dumps(saved, indent=1) + "\n")
+        directory = RunDirectory(path, saved_config(config))
+        directory.write_config()
         evolution = Evolution(config, measure=make_measure(config))
         state = evolution.initial_state()
         return _drive(evolution, state, directory, quiet, hooks)
@@ -413,12 +91,12 @@ def start(config, out, quiet: bool = False, hooks=()) -> State:
 def resume(out, quiet: bool = False, hooks=()) -> State:
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise ConfigError("run", f"{out} is a file, not a run directory")
+        raise FileError("run", f"{out} is a file, not a run directory")
     saved = read_json(path / "config.json", "config.json")
     config = config_mod.from_dict(saved)
     with WriterLock(path, "run", "evomod resume"):
         remove_stale_temporaries(path)
         directory = RunDirectory(path, saved)
-        state = directory.load_checkpoint()
+        state = directory.load_checkpoint(State)
         evolution = Evolution(config, measure=make_measure(config))
         return _drive(evolution, state, directory, quiet, hooks)

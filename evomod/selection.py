@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from evomod.errors import ConfigError
 from evomod.kernels import nsga
 from evomod.models.base import concat, take
-
-SELECTION_KINDS = ("pnsga2", "elitist")
+from evomod.registry import SELECTIONS
 
 
 def authors_survivors(objectives: np.ndarray, pressure: np.ndarray, n: int, rng,
@@ -103,12 +103,31 @@ def elite_order(fitness: np.ndarray, rng) -> np.ndarray:
 class Selection:
     """One selection scheme. ``start`` runs once on the scored initial
     population; ``breed`` replaces ``state``'s population and scores with the
-    next generation's. Both draw only from ``evolution.rng``."""
+    next generation's. Both draw only from ``evolution.rng``.
+
+    A scheme is registered with ``@SELECTIONS.register(kind)``;
+    ``create(config, parts)`` makes it for a run (after ``check``, which
+    refuses settings it cannot run as one-line ConfigErrors).
+    """
 
     heritable_random_objective = False
     # Whether survivors carry Pareto fronts (``state.rank``); the authors'
     # front figures are only defined where they do.
     has_fronts = False
+    # Whether the cost enters fitness as a penalty (``cost.weight``) rather
+    # than as an objective of its own.
+    cost_as_penalty = False
+    # [selection] fields that only this scheme reads: set under another
+    # scheme they are refused (evomod.config.refuse_unused).
+    own_fields: frozenset = frozenset()
+
+    @classmethod
+    def check(cls, config, objectives) -> None:
+        """Refuse a config this scheme cannot run."""
+
+    @classmethod
+    def create(cls, config, parts) -> Selection:
+        return cls(config, parts)
 
     def start(self, evolution, state) -> None:
         pass
@@ -117,12 +136,32 @@ class Selection:
         raise NotImplementedError
 
 
-class _PNSGA(Selection):
+@SELECTIONS.register("pnsga2")
+class PNSGA2(Selection):
+    """NSGA-II with stochastic Pareto dominance (Clune et al. 2013)."""
     has_fronts = True
+    own_fields = frozenset({"cost_probability"})
 
     def __init__(self, config, parts):
         self.config = config
         self.objective_names = parts.objectives
+
+    @classmethod
+    def create(cls, config, parts) -> Selection:
+        # selection.operators picks the family (see the module docstring).
+        family = AuthorsPNSGA if config.selection.operators == "authors" else LiteralPNSGA
+        return family(config, parts)
+
+    @classmethod
+    def check(cls, config, objectives) -> None:
+        if config.selection.operators != "authors":
+            return
+        if config.population % 2:
+            raise ConfigError("population", f"{config.population} is odd: the authors' tournaments "
+                              "pair every individual twice", "an even number")
+        if config.selection.sort == "counting" and len(objectives) > 2:
+            raise ConfigError("selection.sort", "the counting sort handles two objectives at most",
+                              ["peeling"])
 
     def objectives(self, evolution, genomes, perf, cost, penalty, rng) -> np.ndarray:
         fit = evolution.fitness(perf, cost, penalty)
@@ -152,7 +191,7 @@ class _PNSGA(Selection):
         return children, perf, cost, penalty
 
 
-class AuthorsPNSGA(_PNSGA):
+class AuthorsPNSGA(PNSGA2):
     """NSGA-II with stochastic dominance as the authors' sferes2 code runs it
     (PA: performance alone; P&CC: cost counted with ``cost_probability``;
     P&RO: a heritable random objective, always counted)."""
@@ -197,7 +236,7 @@ class AuthorsPNSGA(_PNSGA):
         state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
 
 
-class LiteralPNSGA(_PNSGA):
+class LiteralPNSGA(PNSGA2):
     """evomod's first reading of the paper: one coin per pair in one pass,
     crowded tournaments by rank, the random objective redrawn each time and
     counted with ``cost_probability`` like the cost."""
@@ -229,12 +268,24 @@ class LiteralPNSGA(_PNSGA):
         state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
 
 
+@SELECTIONS.register("elitist")
 class Elitist(Selection):
     """Kashtan & Alon's GA: the best ``elite`` pass unchanged, the rest are
     mutated (optionally recombined) copies of elite members drawn uniformly."""
+    cost_as_penalty = True
+    own_fields = frozenset({"elite"})
 
     def __init__(self, config, parts):
         self.config = config
+
+    @classmethod
+    def check(cls, config, objectives) -> None:
+        if config.selection.elite >= config.population:
+            raise ConfigError("selection.elite", f"{config.selection.elite} must be below the "
+                              f"population ({config.population})", f"1..{config.population - 1}")
+        if config.selection.treatment == "P&RO":
+            raise ConfigError("selection.treatment", "the elitist GA has one fitness; P&RO needs "
+                              "pnsga2", ["PA", "P&CC"])
 
     def breed(self, evolution, state, goal, patterns) -> None:
         rng = evolution.rng
@@ -262,9 +313,4 @@ class Elitist(Selection):
 
 
 def make_selection(config, parts) -> Selection:
-    kind = config.selection.kind
-    if kind == "elitist":
-        return Elitist(config, parts)
-    if config.selection.operators == "authors":
-        return AuthorsPNSGA(config, parts)
-    return LiteralPNSGA(config, parts)
+    return SELECTIONS.get(config.selection.kind).create(config, parts)

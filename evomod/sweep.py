@@ -27,7 +27,6 @@ the sweep, in what order, or how often it was killed and restarted.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -39,7 +38,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from evomod import config as config_mod
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, EvomodError, FileError
+from evomod.progress import progress_bar
+from evomod.rundir import run_status
 
 SWEEP_KEYS = ("seeds", "base", "treatments", "quick", "dask")
 PLAN_FILE = "sweep.json"
@@ -94,11 +95,6 @@ def deep_merge(base: dict, over: dict) -> dict:
     return merged
 
 
-def _read_toml(path: Path, field_name: str) -> dict:
-    # One TOML reader for configs and sweep files: UTF-8 only, bounded.
-    return config_mod.read_toml(path, field_name)
-
-
 def _seeds(value) -> tuple[int, ...]:
     if value is None:
         raise ConfigError("seeds", "missing: give a list of seeds or a count (seeds = 10 means 1..10)")
@@ -120,7 +116,7 @@ def _base(value, root: Path) -> dict:
     if value is None:
         return {}
     if isinstance(value, str):
-        return _read_toml(root / value, "base")
+        return config_mod.read_toml(root / value, "base")
     if not isinstance(value, dict):
         raise ConfigError("base", f"must be a config file name or a table, got {value!r}")
     inline = dict(value)
@@ -129,19 +125,7 @@ def _base(value, root: Path) -> dict:
         return inline
     if not isinstance(file, str):
         raise ConfigError("base.file", f"must be a file name, got {file!r}")
-    return deep_merge(_read_toml(root / file, "base.file"), inline)
-
-
-def _rename(err: ConfigError, prefix: str) -> ConfigError:
-    """The same error, its field placed under ``prefix``."""
-    text = str(err)
-    head = f"{err.field}: "
-    message = text[len(head):] if text.startswith(head) else text
-    # ConfigError appends the allowed values itself; keep them structured.
-    tail = str(ConfigError("", "", err.allowed))[2:] if err.allowed is not None else ""
-    if tail and message.endswith(tail):
-        message = message[: -len(tail)]
-    return ConfigError(f"{prefix}.{err.field}", message, err.allowed)
+    return deep_merge(config_mod.read_toml(root / file, "base.file"), inline)
 
 
 def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
@@ -206,32 +190,19 @@ def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
         for name, merged in configs.items():
             try:
                 cfg = config_mod.from_dict(merged, seed=seed)
-            except ConfigError as err:
-                raise _rename(err, f"treatments.{name}") from None
+            except EvomodError as err:
+                raise err.renamed(f"treatments.{name}.{err.field}") from None
             runs.append(PlannedRun(name, seed, out / name / f"seed_{seed}", cfg))
     return Plan(out, seeds, tuple(configs), runs, quick, source, scheduler)
 
 
 def plan_sweep(path, out, quick: bool = False) -> Plan:
     path = Path(path)
-    raw = _read_toml(path, "sweep")
+    raw = config_mod.read_toml(path, "sweep")
     return expand(raw, out, root=path.parent, quick=quick, source=str(path))
 
 
 # -- one run -------------------------------------------------------------------
-
-def run_status(path) -> str:
-    """``"finished"``, ``"interrupted"`` (resumable) or ``"new"``."""
-    path = Path(path)
-    # best.json is written last (after population.npz): both mark a finished run.
-    if (path / "best.json").exists() and (path / "population.npz").exists():
-        return "finished"
-    # A legacy checkpoint.pkl counts too, so that resume refuses it (it is
-    # never loaded) instead of a new run starting over it.
-    if (path / "checkpoint.json").exists() or (path / "checkpoint.pkl").exists():
-        return "interrupted"
-    return "new"
-
 
 def run_one(path: str, config: dict) -> dict:
     """The task: finish the run in ``path`` whatever state it is in.
@@ -242,10 +213,11 @@ def run_one(path: str, config: dict) -> dict:
     written twice.
     """
     from evomod import runs
+    from evomod.rundir import read_best
     path = Path(path)
     status = run_status(path)
     if status == "finished":
-        best = runs.read_json(path / "best.json", "best.json")
+        best = read_best(path / "best.json")
         return {"dir": str(path), "status": "skipped", "generation": best["generation"],
                 "first_solved": best["first_solved"]}
     if status == "interrupted":
@@ -269,13 +241,6 @@ class Outcome:
     key: str
     result: Any = None
     error: str | None = None
-
-
-def _progress_bar(total: int, initial: int, unit: str, enabled: bool | None):
-    from tqdm import tqdm
-    if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("CI")
-    return tqdm(total=total, initial=initial, unit=unit, disable=not enabled, dynamic_ncols=True)
 
 
 def check_workers(workers) -> None:
@@ -315,18 +280,6 @@ def check_scheduler(address) -> None:
                           "the address of a running dask scheduler") from None
 
 
-def _positive_workers(text: str) -> int:
-    try:
-        workers = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer "
-                                         f"(allowed: an integer >= 1 and <= {MAX_WORKERS})") from None
-    if not 1 <= workers <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"{workers} is out of range "
-                                         f"(allowed: an integer >= 1 and <= {MAX_WORKERS})")
-    return workers
-
-
 def _connect(address: str):
     try:
         from dask.distributed import Client
@@ -356,7 +309,7 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
     if workers < 1:
         raise ConfigError("--workers", f"{workers} workers", ">= 1")
     outcomes: dict[str, Outcome] = {}
-    bar = _progress_bar(done_before + len(jobs), done_before, unit, progress)
+    bar = progress_bar(done_before + len(jobs), done_before, unit, progress)
 
     def finish(outcome: Outcome) -> None:
         outcomes[outcome.key] = outcome
@@ -371,8 +324,7 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
             _execute_dask(fn, jobs, scheduler, finish)
         elif workers == 1:
             for job in jobs:
-                kind, value = _guarded(fn, *job.args)
-                finish(Outcome(job.key, value) if kind == "ok" else Outcome(job.key, error=value))
+                finish(_outcome(job.key, lambda: _guarded(fn, *job.args)))
         else:
             _execute_pool(fn, jobs, workers, finish)
     finally:
@@ -381,8 +333,8 @@ def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
 
 
 def _error_text(err: BaseException) -> str:
-    """A refusal (ConfigError) as its one line; anything else as a traceback."""
-    if isinstance(err, ConfigError):
+    """A refusal (EvomodError) as its one line; anything else as a traceback."""
+    if isinstance(err, EvomodError):
         return f"{err}\n"
     return "".join(traceback.format_exception(err))
 
@@ -398,6 +350,17 @@ def _guarded(fn, *args):
         return "ok", fn(*args)
     except Exception as err:
         return "error", _error_text(err)
+
+
+def _outcome(key: str, result: Callable[[], tuple]) -> Outcome:
+    """The outcome of job ``key`` from ``result()``, a ``_guarded`` pair
+    (however it travelled back); a ``result`` that itself fails (a pool
+    worker died, the cluster lost the task) is that job's error."""
+    try:
+        kind, value = result()
+    except Exception:
+        return Outcome(key, error=traceback.format_exc())
+    return Outcome(key, value) if kind == "ok" else Outcome(key, error=value)
 
 
 # How often a pool worker checks that the sweep that started it still lives
@@ -450,12 +413,7 @@ def _execute_pool(fn, jobs, workers, finish) -> None:
                              initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_guarded, fn, *job.args): job.key for job in jobs}
         for future in as_completed(futures):
-            try:
-                kind, value = future.result()
-            except Exception:  # the pool itself failed (a worker died)
-                finish(Outcome(futures[future], error=traceback.format_exc()))
-                continue
-            finish(Outcome(futures[future], value) if kind == "ok" else Outcome(futures[future], error=value))
+            finish(_outcome(futures[future], future.result))
 
 
 def _execute_dask(fn, jobs, address, finish) -> None:
@@ -471,12 +429,7 @@ def _execute_dask(fn, jobs, address, finish) -> None:
                                  key=f"evomod-{job.key}-{token}"): job.key
                    for job in jobs}
         for future in as_completed(list(futures)):
-            try:
-                kind, value = future.result()
-            except Exception:
-                finish(Outcome(futures[future], error=traceback.format_exc()))
-                continue
-            finish(Outcome(futures[future], value) if kind == "ok" else Outcome(futures[future], error=value))
+            finish(_outcome(futures[future], future.result))
     finally:
         client.close()
 
@@ -485,25 +438,26 @@ def _execute_dask(fn, jobs, address, finish) -> None:
 
 def _check_existing(plan: Plan) -> None:
     """A run directory left by another sweep must not be resumed as this one's."""
-    from evomod.runs import read_json
+    from evomod.rundir import read_json
     out = Path(plan.out)
     if out.exists() and not out.is_dir():
-        raise ConfigError("--out", f"{out} is an existing file, not a directory")
+        raise FileError("--out", f"{out} is an existing file, not a directory")
     if out.is_dir() and not (out / "sweep.json").exists():
         # Not a sweep directory (yet): only this plan's treatment folders may be there.
-        from evomod.runs import LOCK_FILE, TEMPORARY
+        from evomod.atomic import TEMPORARY
+        from evomod.rundir import LOCK_FILE
         treatments = {run.path.parent.name for run in plan.runs} | {LOCK_FILE}
         foreign = sorted(n for n in os.listdir(out) if n not in treatments and not TEMPORARY.match(n))
         if foreign:
             listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise ConfigError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
+            raise FileError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
                               "give a new or empty directory")
     for run in plan.runs:
         saved = run.path / "config.json"
         if saved.exists():
             planned = json.loads(json.dumps(run.config.to_dict()))
             if read_json(saved, "config.json") != planned:
-                raise ConfigError("--out", f"{run.path} holds a run with a different config "
+                raise FileError("--out", f"{run.path} holds a run with a different config "
                                   "(another sweep, or --quick changed); choose another --out")
 
 
@@ -520,7 +474,7 @@ class SweepResult:
 
 def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = None,
              progress: bool | None = None) -> SweepResult:
-    from evomod.runs import WriterLock, write_json
+    from evomod.rundir import WriterLock, write_json
     # Argument checks first: a refusal writes nothing.
     check_workers(workers)
     if (scheduler or plan.scheduler) and any(run_status(r.path) != "finished" for r in plan.runs):
@@ -529,7 +483,7 @@ def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = Non
     try:
         plan.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError("--out", f"cannot create {plan.out}: {err.strerror or err}") from None
+        raise FileError("--out", f"cannot create {plan.out}: {err.strerror or err}") from None
     # One sweep process per sweep directory (each run also locks its own).
     with WriterLock(plan.out, "--out", "evomod sweep"):
         for tmp in plan.out.glob(f".{PLAN_FILE}.*.tmp"):
@@ -547,42 +501,3 @@ def run_sweep(path, out, workers: int | None = None, scheduler: str | None = Non
     """Plan the sweep in ``path`` into ``out`` and bring every run to its end."""
     return run_plan(plan_sweep(path, out, quick=quick), workers=workers, scheduler=scheduler,
                     progress=progress)
-
-
-# -- command line --------------------------------------------------------------
-
-def _command(args) -> None:
-    result = run_sweep(args.sweep, args.out, workers=args.workers, scheduler=args.scheduler,
-                       quick=args.quick)
-    counts = {}
-    for outcome in result.outcomes:
-        status = "failed" if outcome.error else outcome.result["status"]
-        counts[status] = counts.get(status, 0) + 1
-    for outcome in result.failed:
-        print(f"{outcome.key} failed:\n{outcome.error}", file=sys.stderr)
-    parts = [f"{result.already_finished} already finished"] + \
-        [f"{n} {status}" for status, n in sorted(counts.items())]
-    print(f"{result.plan.out}: {len(result.plan.runs)} runs ({', '.join(parts)})")
-    if result.failed:
-        print(f"{len(result.failed)} run(s) failed; run the sweep again to retry them "
-              "(finished runs are kept)", file=sys.stderr)
-        raise SystemExit(1)
-
-
-def add_command(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("sweep", help="run every treatment of a sweep file for every seed",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("sweep", help="sweep TOML file")
-    p.add_argument("--out", required=True, help="sweep directory (runs go to OUT/TREATMENT/seed_S)")
-    p.add_argument("--workers", type=_positive_workers, default=None,
-                   help="local worker processes (default: the number of CPUs)")
-    p.add_argument("--scheduler", default=None,
-                   help="dask.distributed scheduler address (overrides the file's [dask] scheduler)")
-    p.add_argument("--quick", action="store_true", help="apply the sweep file's quick overrides")
-    p.set_defaults(func=_command)
-    return p
-
-
-if __name__ == "__main__":
-    from evomod.cli import main
-    sys.exit(main(["sweep", *sys.argv[1:]]))

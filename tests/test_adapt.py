@@ -1,4 +1,3 @@
-import argparse
 import csv
 import json
 import math
@@ -9,9 +8,9 @@ import pytest
 from evomod import cli
 from evomod import adapt
 from evomod import config as config_mod
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 from evomod.evolve import Evolution
-from evomod.runs import write_json
+from evomod.rundir import write_json
 
 import circuit_reference as ref
 
@@ -236,12 +235,12 @@ def test_bad_arguments_name_the_field(tmp_path, kwargs, field):
 
 
 def test_missing_or_unfinished_run_dirs(tmp_path):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         adapt.run_adaptation([tmp_path / "absent"], "G2", tmp_path / "out")
     assert err.value.field == "RUN_DIRS"
     (tmp_path / "half").mkdir()
     write_json(tmp_path / "half" / "config.json", {})
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         adapt.run_adaptation([tmp_path / "half"], "G2", tmp_path / "out")
     assert err.value.field == "RUN_DIRS" and "best.json" in str(err.value)
 
@@ -249,8 +248,7 @@ def test_missing_or_unfinished_run_dirs(tmp_path):
 def test_command_line(tmp_path, capsys):
     run = make_run(tmp_path / "run", G1_WITH_OR)
     broken = make_run(tmp_path / "broken", BROKEN)
-    parser = argparse.ArgumentParser(prog="evomod")
-    adapt.add_command(parser.add_subparsers(dest="command", required=True))
+    parser = cli.build_parser()
     args = parser.parse_args(["adapt", str(run), str(broken), "--to", "G2", "--out", str(tmp_path / "out"),
                               "--cap", "30", "--population", "60", "--workers", "1"])
     assert (args.cap, args.population, args.goal_from) == (30, 60, None)

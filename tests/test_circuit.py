@@ -317,7 +317,7 @@ def test_from_json_rejects_bad_circuits():
         data.update(change)
         with pytest.raises(ConfigError) as err:
             model.from_json(data)
-        assert err.value.field.startswith(field)
+        assert err.value.field.startswith("network." + field)
 
     bad("kind", kind="threshold")
     bad("gates[1].in", gates=[{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 99]},

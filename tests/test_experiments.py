@@ -11,7 +11,7 @@ from evomod import config as config_mod
 from evomod import runs
 from evomod.errors import ConfigError
 from evomod.evolve import Evolution
-from evomod.runs import read_log
+from evomod.rundir import read_log
 
 import tomllib
 

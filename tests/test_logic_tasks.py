@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from evomod.tasks import _REGISTRY
+from evomod.registry import TASKS
 from evomod.tasks import logic
 
 
@@ -20,7 +20,7 @@ def column(task, goal, o=0):
 
 
 def test_registered():
-    assert "logic4" in _REGISTRY and "logic6" in _REGISTRY
+    assert "logic4" in TASKS and "logic6" in TASKS
 
 
 def test_get_task():

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evomod import cli
+from evomod import cli, rundir
 from evomod import config as config_mod
 from evomod import runs
 from evomod.evolve import Evolution
@@ -116,10 +116,10 @@ def test_sampled_run_is_reproducible_by_seed(tmp_path):
     runs.start(sampled_config(seed=5), tmp_path / "a", quiet=True)
     runs.start(sampled_config(seed=5), tmp_path / "b", quiet=True)
     runs.start(sampled_config(seed=6), tmp_path / "c", quiet=True)
-    a, b, c = (timeless(runs.read_log(tmp_path / d)) for d in "abc")
+    a, b, c = (timeless(rundir.read_log(tmp_path / d)) for d in "abc")
     assert a == b
     assert a != c
-    full = timeless(runs.read_log(_full_run(tmp_path)))
+    full = timeless(rundir.read_log(_full_run(tmp_path)))
     assert [r["mean"] for r in a] != [r["mean"] for r in full]
 
 
@@ -288,7 +288,7 @@ def run_toml(tmp_path, name, extra=""):
     path.write_text(BASE_TOML + extra)
     config = config_mod.load(path)
     runs.start(config, tmp_path / name, quiet=True)
-    return config, timeless(runs.read_log(tmp_path / name))
+    return config, timeless(rundir.read_log(tmp_path / name))
 
 
 def test_cost_positions_from_a_config_file(tmp_path):
@@ -456,9 +456,6 @@ BAD_PLANS = ['{"format": 1, "runs": "x"}', '{"format": 1, "runs": [5]}',
              '{"format": 1, "runs": [{"treatment": "PA"}]}', "[]"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: evomod/report.py:148 (sweep_runs) indexes sweep.json's runs without checking them, "
-    "so a malformed plan reaches the CLI as a TypeError/KeyError traceback"))
 @pytest.mark.parametrize("plan", BAD_PLANS)
 def test_cli_report_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan):
     (tmp_path / "sweep").mkdir()
@@ -466,9 +463,6 @@ def test_cli_report_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan
     one_line_failure_here(capsys, ["report", str(tmp_path / "sweep")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: evomod/adapt.py:98 (source_runs) indexes sweep.json's runs without checking them, "
-    "so a malformed plan reaches the CLI as a TypeError/KeyError traceback"))
 @pytest.mark.parametrize("plan", BAD_PLANS)
 def test_cli_adapt_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan):
     (tmp_path / "sweep").mkdir()
@@ -476,9 +470,6 @@ def test_cli_adapt_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan)
     one_line_failure_here(capsys, ["adapt", str(tmp_path / "sweep"), "--to", "or", "--out", str(tmp_path / "out")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: evomod/plots.py:78 writes --out with atomic_write, whose mkdir raises "
-    "FileExistsError (not a ConfigError) when a parent of --out is a file: a traceback"))
 def test_cli_plot_out_below_a_file_is_one_line(finished_run, tmp_path):
     (tmp_path / "plain").write_text("x")
     one_line_failure(["plot", str(finished_run / "done"), "--out", str(tmp_path / "plain" / "run.png")])

@@ -1,9 +1,7 @@
-import argparse
 import csv
 import json
 import math
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -11,9 +9,9 @@ from scipy.stats import mannwhitneyu
 
 from evomod import cli
 from evomod import report, report_plots, sweep
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, FileError
 from evomod.modularity.tracking import measure_network
-from evomod.runs import read_log
+from evomod.rundir import read_log
 
 CIRCUIT_G1 = {"kind": "circuit", "inputs": [0, 1, 2, 3],
               "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(
@@ -194,7 +192,7 @@ def test_report_includes_adaptation_results(swept, tmp_path):
     text = report.write_report(copy, resamples=200)["markdown"].read_text()
     assert "## Adaptation" in text and "| PA | and → or | 2 | 1 | not reached |" in text
     assert (copy / "figures" / "adaptation.png").exists() and (copy / "figures" / "adaptation.svg").exists()
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         report.write_report(copy, adapt=[tmp_path / "nowhere"], figures=False)
     assert err.value.field == "--adapt"
 
@@ -244,7 +242,7 @@ def test_qm_is_reported_when_runs_log_it(swept, tmp_path):
 
 
 def test_report_errors_name_the_field(tmp_path, capsys):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         report.write_report(tmp_path / "absent")
     assert err.value.field == "DIR"
     (tmp_path / "empty").mkdir()
@@ -255,8 +253,7 @@ def test_report_errors_name_the_field(tmp_path, capsys):
 
 def test_add_command_registers_report(swept, tmp_path, capsys):
     copy = copy_sweep(swept, tmp_path / "sweep")
-    parser = argparse.ArgumentParser(prog="evomod")
-    report.add_command(parser.add_subparsers(dest="command", required=True))
+    parser = cli.build_parser()
     args = parser.parse_args(["report", str(copy), "--no-figures"])
     args.func(args)
     assert "REPORT.md" in capsys.readouterr().out
@@ -297,10 +294,7 @@ def test_circuit_drawing_places_gates_by_depth(tmp_path):
     assert paths[1].read_bytes() == again[1].read_bytes()
 
 
-def test_drawing_without_score_network_colours_nothing(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "evomod.modularity", None)
-    assert report_plots.module_labels(CIRCUIT_G1) is None
-    assert report_plots.plot_network(CIRCUIT_G1, tmp_path / "plain")[0].exists()
+def test_drawing_refuses_an_unknown_kind():
     with pytest.raises(ConfigError) as err:
         report_plots.draw_network({"kind": "blob"})
     assert err.value.field == "network.kind"

@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from deap import creator, tools
 
-from evomod import checkpoint, cli, runs, sweep
+from evomod import checkpoint, cli, rundir, runs, sweep
 from evomod.atomic import TEMPORARY, atomic_write, current_umask, stale_temporaries
-from evomod.errors import ConfigError
+from evomod.errors import FileError
 from evomod.evolve import Evolution, State
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def run_files(directory):
 
 def same_result(a, b):
     def log(d):
-        return [{k: v for k, v in row.items() if k != "elapsed"} for row in runs.read_log(d)]
+        return [{k: v for k, v in row.items() if k != "elapsed"} for row in rundir.read_log(d)]
     assert log(a) == log(b)
     with np.load(a / "population.npz") as pa, np.load(b / "population.npz") as pb:
         assert pa.files == pb.files
@@ -129,7 +129,7 @@ def test_state_round_trips_through_npz_and_json(tmp_path, small_config):
     config = small_config(generations=12)
     evolution = Evolution(config)
     state = evolution.run(evolution.initial_state(), 12)
-    saved = runs._saved_config(config)
+    saved = rundir.saved_config(config)
     checkpoint.save(tmp_path, state, saved)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json", "checkpoint.npz"]
     doc = json.loads((tmp_path / "checkpoint.json").read_text())
@@ -414,7 +414,7 @@ def test_resume_refuses_a_damaged_checkpoint_npz(tmp_path, small_config, capsys,
 
 def test_a_kill_at_any_step_of_a_checkpoint_write_stays_resumable(tmp_path, small_config, monkeypatch):
     runs.start(small_config(), tmp_path / "whole", quiet=True)
-    real_write, real_replace = runs.atomic_write, os.replace
+    real_write, real_replace = rundir.atomic_write, os.replace
 
     def killed_at(step):
         calls = {"n": 0}
@@ -436,7 +436,7 @@ def test_a_kill_at_any_step_of_a_checkpoint_write_stays_resumable(tmp_path, smal
     for step, generation in [("after arrays", 10), ("after json", 20)]:
         out = tmp_path / step.replace(" ", "_")
         write, replace = killed_at(step)
-        monkeypatch.setattr(runs, "atomic_write", write)
+        monkeypatch.setattr(rundir, "atomic_write", write)
         monkeypatch.setattr(checkpoint.os, "replace", replace)
         with pytest.raises(Interrupt):
             runs.start(small_config(), out, quiet=True)
@@ -452,7 +452,7 @@ def test_a_kill_at_any_step_of_a_checkpoint_write_stays_resumable(tmp_path, smal
 
 HOLDER = textwrap.dedent("""\
     import sys, time
-    from evomod.runs import WriterLock
+    from evomod.rundir import WriterLock
     lock = WriterLock(sys.argv[1], "x", "test holder").acquire()
     print("locked", flush=True)
     time.sleep(60)
@@ -476,7 +476,7 @@ def holder():
 
 
 def test_a_live_writer_is_never_joined(tmp_path, small_config, capsys, holder, monkeypatch):
-    monkeypatch.setattr(runs, "LOCK_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr(rundir, "LOCK_GRACE_SECONDS", 0.2)
     out = interrupted_run(tmp_path, small_config)
     proc = holder(out)
     before = run_files(out)
@@ -487,11 +487,11 @@ def test_a_live_writer_is_never_joined(tmp_path, small_config, capsys, holder, m
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     holder(fresh)
-    with pytest.raises(ConfigError, match="being written by another process"):
+    with pytest.raises(FileError, match="being written by another process"):
         runs.start(small_config(), fresh, quiet=True)
     assert not (fresh / "config.json").exists()
     # ... and a sweep's task.
-    with pytest.raises(ConfigError, match="being written"):
+    with pytest.raises(FileError, match="being written"):
         sweep.run_one(str(out), small_config().to_dict())
 
 
@@ -519,17 +519,17 @@ def test_without_flock_the_lock_falls_back_to_the_pid(tmp_path, small_config, mo
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (out / ".evomod.lock").write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname()}))
-        with pytest.raises(ConfigError, match=f"pid {sleeper.pid}"):
+        with pytest.raises(FileError, match=f"pid {sleeper.pid}"):
             runs.resume(out, quiet=True)
         (out / ".evomod.lock").write_text(json.dumps({"pid": sleeper.pid, "host": "elsewhere"}))
-        with pytest.raises(ConfigError, match="on elsewhere"):
+        with pytest.raises(FileError, match="on elsewhere"):
             runs.resume(out, quiet=True)
     finally:
         sleeper.kill()
         sleeper.wait()
     (out / ".evomod.lock").write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname()}))
     runs.resume(out, quiet=True)
-    assert runs.read_log(out)[-1]["gen"] == 29
+    assert rundir.read_log(out)[-1]["gen"] == 29
 
 
 def test_a_pool_worker_dies_at_once_without_its_parent():
@@ -565,7 +565,7 @@ def test_kill_9_of_a_sweep_parent_leaves_no_process_writing(tmp_path):
     (tmp_path / "sweep.toml").write_text(SWEEP.replace("generations = 10", "generations = 200")
                                          .replace("population = 20", "population = 40"))
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "evomod.sweep", str(tmp_path / "sweep.toml"),
+    proc = subprocess.Popen([sys.executable, "-m", "evomod.cli", "sweep", str(tmp_path / "sweep.toml"),
                              "--out", str(out), "--workers", "2"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -599,11 +599,11 @@ def test_kill_9_of_a_sweep_parent_leaves_no_process_writing(tmp_path):
 
 
 def test_two_sweeps_never_share_a_directory(tmp_path, holder, monkeypatch):
-    monkeypatch.setattr(runs, "LOCK_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr(rundir, "LOCK_GRACE_SECONDS", 0.2)
     (tmp_path / "sweep.toml").write_text(SWEEP)
     (tmp_path / "out").mkdir()
     proc = holder(tmp_path / "out")
-    with pytest.raises(ConfigError, match=f"pid {proc.pid}"):
+    with pytest.raises(FileError, match=f"pid {proc.pid}"):
         sweep.run_sweep(tmp_path / "sweep.toml", tmp_path / "out", workers=1, progress=False)
     assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / ".evomod.lock"]
 
@@ -655,7 +655,7 @@ def test_a_run_killed_before_its_first_checkpoint_is_started_again(tmp_path, tom
     (out / ".evomod.lock").write_text("{}")
     (out / ".config.json.abc123_x.tmp").write_text("half")
     assert cli.main(["run", str(toml), "--out", str(out), "--quiet"]) == 0
-    assert len(runs.read_log(out)) == 6 and not stale_temporaries(out)
+    assert len(rundir.read_log(out)) == 6 and not stale_temporaries(out)
 
 
 def _read_only(monkeypatch, directory: Path):

@@ -10,9 +10,9 @@ import math
 import pytest
 
 from evomod import checkpoint, runs
-from evomod.errors import ConfigError
-from evomod.runlog import LogAppender, parse_value
-from evomod.runs import read_log
+from evomod.errors import FileError
+from evomod.evolve import State
+from evomod.rundir import LOG_FIELDS, LogAppender, RunDirectory, parse_value, read_log
 
 
 def log_text(run):
@@ -96,15 +96,15 @@ def test_a_damaged_log_is_refused(tmp_path, q_config):
         runs.start(q_config, cut, quiet=True, hooks=[stop_at(25)])
     text = (cut / "log.csv").read_text()
     (cut / "log.csv").write_text(text.replace("\n3,", "\n4,", 1))
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         runs.resume(cut, quiet=True)
     assert err.value.field == "log.csv" and "damaged" in str(err.value)
     (cut / "log.csv").write_text(text[: len(text) // 2])
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         runs.resume(cut, quiet=True)
     assert err.value.field == "log.csv"
     (cut / "log.csv").unlink()
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         runs.resume(cut, quiet=True)
     assert err.value.field == "log.csv" and "missing" in str(err.value)
 
@@ -115,8 +115,8 @@ def test_version_1_checkpoints_with_the_rows_inside_still_resume(tmp_path, q_con
     with pytest.raises(Interrupt):
         runs.start(q_config, cut, quiet=True, hooks=[stop_at(25)])
     # Rewrite the checkpoint the way version 1 did: the logbook's rows inside.
-    directory = runs.RunDirectory(cut, json.loads((cut / "config.json").read_text()))
-    state = directory.load_checkpoint()
+    directory = RunDirectory(cut, json.loads((cut / "config.json").read_text()))
+    state = directory.load_checkpoint(State)
     checkpoint.save(cut, state, directory.config)
     doc = json.loads((cut / "checkpoint.json").read_text())
     assert "__logbook__" in doc["state"]["logbook"]
@@ -128,17 +128,23 @@ def test_version_1_checkpoints_with_the_rows_inside_still_resume(tmp_path, q_con
 
 
 def test_a_column_first_logged_late_widens_the_header(tmp_path):
-    log = LogAppender(tmp_path, ["gen", "best"])
-    rows = [{"gen": 0, "best": 0.5, "elapsed": 0.1}, {"gen": 1, "best": 0.75, "elapsed": 0.2}]
+    def row(gen, best, **extra):
+        return {"gen": gen, "goal": "G1", "best": best, "median": 0.5, "mean": 0.5, "perfect": 0,
+                "cost": 0.0, "connections": 4, **extra, "elapsed": 0.1 * gen}
+
+    log = LogAppender(tmp_path)
+    rows = [row(0, 0.5), row(1, 0.75)]
     log.write(rows)
     first = (tmp_path / "log.csv").read_text()
-    assert first.splitlines()[0] == "gen,best,elapsed"
-    rows.append({"gen": 2, "best": 0.75, "elapsed": 0.3})
+    assert first.splitlines()[0] == ",".join(LOG_FIELDS) + ",elapsed"
+    rows.append(row(2, 0.75))
     log.write(rows)
-    assert (tmp_path / "log.csv").read_text() == first + "2,0.75,0.3\n"
-    rows.append({"gen": 3, "best": 1.0, "q": 0.25, "elapsed": 0.4})
+    # Appended, the earlier bytes untouched.
+    assert (tmp_path / "log.csv").read_text() == first + "2,G1,0.75,0.5,0.5,0,0.0,4,0.2\n"
+    rows.append(row(3, 1.0, q=0.25))
     log.write(rows)
     lines = (tmp_path / "log.csv").read_text().splitlines()
-    assert lines[0] == "gen,best,q,elapsed" and lines[-1] == "3,1.0,0.25,0.4" and lines[1] == "0,0.5,,0.1"
-    again = LogAppender(tmp_path, ["gen", "best"])
+    assert lines[0] == ",".join(LOG_FIELDS) + ",q,elapsed"
+    assert lines[1] == "0,G1,0.5,0.5,0.5,0,0.0,4,,0.0" and lines[-1].endswith(",0.25,0.30000000000000004")
+    again = LogAppender(tmp_path)
     assert again.resume(log.position()) == rows

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from evomod import cli, runs
-from evomod.runs import read_log
+from evomod import cli, rundir, runs
+from evomod.rundir import read_log
 
 
 def strip_elapsed(rows):
@@ -117,13 +117,13 @@ def test_cli_run_resume_plot(tmp_path, capsys):
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     target = tmp_path / "f.json"
-    runs.write_json(target, {"a": 1})
+    rundir.write_json(target, {"a": 1})
 
     class Boom:
         def __repr__(self):
             raise RuntimeError("no")
 
     with pytest.raises(TypeError):
-        runs.write_json(target, {"a": Boom()})
+        rundir.write_json(target, {"a": Boom()})
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]

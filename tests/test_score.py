@@ -9,7 +9,7 @@ import pytest
 from evomod import cli, runs
 from evomod.build import build_parts
 from evomod.modularity import maximize_q, network_graph
-from evomod.runs import read_log
+from evomod.rundir import read_log
 
 
 def test_run_log_carries_q_of_the_best(tmp_path, small_config):

@@ -1,4 +1,3 @@
-import argparse
 import csv
 import json
 import os
@@ -14,7 +13,8 @@ import pytest
 
 from evomod import cli
 from evomod import runs, sweep
-from evomod.errors import ConfigError
+from evomod.errors import ConfigError, EvomodError, FileError
+from evomod.progress import progress_bar
 
 # Small enough for a 2-core machine, long enough (in checkpoints) for a kill
 # to land in the middle of a run.
@@ -150,7 +150,7 @@ def test_dask_section_sets_the_scheduler(tmp_path):
     ({"seeds": [1], "treatments": {"A": {}}, "base": "missing.toml"}, "base"),
 ])
 def test_bad_sweeps_name_the_field(tmp_path, raw, field):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(EvomodError) as err:
         sweep.expand(raw, tmp_path / "o", root=tmp_path)
     assert err.value.field == field
     assert str(err.value).startswith(field)
@@ -228,7 +228,7 @@ def test_unreachable_scheduler_is_a_config_error(tmp_path, monkeypatch):
 def test_killed_sweep_reruns_to_identical_results(reference, sweep_file, tmp_path):
     out = tmp_path / "killed"
     # A new session makes the sweep and its pool workers one process group.
-    proc = subprocess.Popen([sys.executable, "-m", "evomod.sweep", str(sweep_file), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "evomod.cli", "sweep", str(sweep_file), "--out", str(out),
                              "--workers", "2"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -286,7 +286,7 @@ def test_run_killed_between_best_and_population_is_completed(reference, tmp_path
 def test_other_config_in_the_out_directory_is_refused(reference, sweep_file, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(reference, out)
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(FileError) as err:
         sweep.run_sweep(sweep_file, out, workers=1, quick=True, progress=False)
     assert err.value.field == "--out"
 
@@ -311,16 +311,15 @@ def _echo_or_fail(path, config):
 
 def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
     monkeypatch.setenv("CI", "1")
-    assert sweep._progress_bar(3, 0, "run", None).disable
+    assert progress_bar(3, 0, "run", None).disable
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
-    assert sweep._progress_bar(3, 0, "run", None).disable
-    assert not sweep._progress_bar(3, 0, "run", True).disable
+    assert progress_bar(3, 0, "run", None).disable
+    assert not progress_bar(3, 0, "run", True).disable
 
 
 def test_add_command_registers_sweep(tmp_path, sweep_file, capsys):
-    parser = argparse.ArgumentParser(prog="evomod")
-    sweep.add_command(parser.add_subparsers(dest="command", required=True))
+    parser = cli.build_parser()
     args = parser.parse_args(["sweep", str(sweep_file), "--out", str(tmp_path / "q"), "--quick",
                               "--workers", "1"])
     assert (args.workers, args.scheduler, args.quick) == (1, None, True)

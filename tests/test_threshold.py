@@ -151,8 +151,9 @@ def test_edge_slots_point_at_the_previous_layer():
 def chain_net(model, output_threshold, weight_a=1, weight_b=1):
     """Pixels 0 and 4 carried up two relay chains; the output adds them."""
     nodes = [{"id": i, "layer": 0, "threshold": None} for i in range(8)]
-    nodes += [{"id": i, "threshold": 3} for i in range(8, 22)]   # off unless relaying
-    nodes += [{"id": 22, "threshold": output_threshold}]
+    nodes += [{"id": i, "layer": int(model.node_layer[i]), "threshold": 3}
+              for i in range(8, 22)]   # off unless relaying
+    nodes += [{"id": 22, "layer": 4, "threshold": output_threshold}]
     edges = [[0, 8, 1], [8, 16, 1], [16, 20, 1], [20, 22, weight_a],
              [4, 12, 1], [12, 18, 1], [18, 21, 1], [21, 22, weight_b]]
     for relay in (8, 16, 20, 12, 18, 21):
@@ -338,7 +339,7 @@ def test_from_json_rejects_bad_networks():
         edit(data)
         with pytest.raises(ConfigError) as err:
             model.from_json(data)
-        assert err.value.field.startswith(field), err.value.field
+        assert err.value.field.startswith("network." + field), err.value.field
 
     model.from_json(good)
     bad("kind", lambda d: d.update(kind="circuit"))
@@ -354,7 +355,7 @@ def test_from_json_rejects_bad_networks():
     bad("edges[8]", lambda d: d["edges"].append([19, 22, 1]))      # output already has 2
     bad("nodes[9].threshold", lambda d: d["nodes"][9].update(threshold=9))
     bad("nodes[3].threshold", lambda d: d["nodes"][3].update(threshold=1))
-    bad("nodes[9].layer", lambda d: d["nodes"][9].update(layer=2))
+    bad("nodes", lambda d: d["nodes"][9].update(layer=2))  # layer 2 would have 5 nodes
     bad("nodes", lambda d: d["nodes"].pop())
 
 

@@ -8,9 +8,12 @@ selects, copies and checkpoints genomes by indexing these arrays.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from numbers import Integral, Real
 from typing import Mapping
 
 import numpy as np
+
+from evomod.errors import ConfigError
 
 Genomes = dict[str, np.ndarray]
 
@@ -109,3 +112,41 @@ class NetworkModel(ABC):
     @abstractmethod
     def from_json(self, data: dict) -> Genomes:
         """A one-row population from the JSON exchange format."""
+
+
+def fitting_layers(layers, task) -> tuple[int, ...]:
+    """A layered model's widths, checked against the task's inputs and outputs."""
+    layers = tuple(layers)
+    if len(layers) < 2 or any(w < 1 for w in layers):
+        raise ConfigError("model.layers", f"{list(layers)} needs at least two layers of positive width")
+    if layers[0] != task.n_inputs or layers[-1] != task.n_outputs:
+        raise ConfigError("model.layers",
+                          f"{list(layers)} does not fit task {task.name!r}: it has "
+                          f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
+                          f"[{task.n_inputs}, ..., {task.n_outputs}]")
+    return layers
+
+
+# A model's constructor checks its own arguments, so that a model built
+# outside a config (a test, a script) refuses bad settings in the config's words.
+
+def check_int(field: str, value, low: int, high: int | None = None) -> int:
+    """``value`` as an int in ``low..high`` (no maximum when ``high`` is None)."""
+    allowed = f">= {low}" if high is None else f"{low}..{high}"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ConfigError(field, f"must be an integer, got {value!r}", allowed)
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        raise ConfigError(field, f"got {value}", allowed)
+    return value
+
+
+def check_real(field: str, value, low: float, high: float | None = None) -> float:
+    """``value`` as a finite float in ``low..high``."""
+    allowed = f">= {low}" if high is None else f"{low}..{high}"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ConfigError(field, f"must be a number, got {value!r}", allowed)
+    value = float(value)
+    if not np.isfinite(value) or value < low or (high is not None and value > high):
+        raise ConfigError(field, f"got {value}", allowed)
+    return value

@@ -102,37 +102,20 @@ graph readers ignore it).
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from evomod.config import MAX_GATES, MAX_SETTLE_STEPS, spec
 from evomod.errors import ConfigError
 from evomod.kernels.circuit import circuit_effective, circuit_truth_tables
-from evomod.models.base import Genomes, NetworkModel, size
+from evomod.models.base import Genomes, NetworkModel, check_int, check_real, size
+from evomod.network_format import parse_network
+from evomod.registry import MODELS, TASKS
 
 MAX_INPUTS = 6
 GENOMES = ("integer", "binary")
-
-
-def _check_int(field: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ConfigError(field, f"must be an integer, got {value!r}",
-                          f">= {low}" if high is None else f"{low}..{high}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        raise ConfigError(field, f"got {value}",
-                          f">= {low}" if high is None else f"{low}..{high}")
-    return value
-
-
-def _check_real(field: str, value, low: float, high: float | None = None) -> float:
-    allowed = f">= {low}" if high is None else f"{low}..{high}"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ConfigError(field, f"must be a number, got {value!r}", allowed)
-    value = float(value)
-    if not np.isfinite(value) or value < low or (high is not None and value > high):
-        raise ConfigError(field, f"got {value}", allowed)
-    return value
 
 
 def pattern_index(inputs: np.ndarray, n_inputs: int) -> np.ndarray:
@@ -179,10 +162,10 @@ class CircuitModel(NetworkModel):
                  feedback: bool = False, settle_steps: int | None = None,
                  threshold: int = 11, penalty_per_gate: float = 0.2,
                  mutation_probability: float = 0.7, genome: str = "integer"):
-        self.n_inputs = _check_int("task.n_inputs", n_inputs, 1, MAX_INPUTS)
-        self.n_outputs = _check_int("task.n_outputs", n_outputs, 1)
+        self.n_inputs = check_int("task.n_inputs", n_inputs, 1, MAX_INPUTS)
+        self.n_outputs = check_int("task.n_outputs", n_outputs, 1)
         max_gates = np.iinfo(np.int16).max - self.n_inputs
-        self.gates = _check_int("model.gates", gates, 1, max_gates)
+        self.gates = check_int("model.gates", gates, 1, max_gates)
         if self.gates < self.n_outputs:
             raise ConfigError("model.gates",
                               f"{self.gates} gates cannot drive {self.n_outputs} outputs "
@@ -194,10 +177,10 @@ class CircuitModel(NetworkModel):
         self.feedback = bool(feedback)
         if settle_steps is None:
             settle_steps = 2 * self.gates
-        self.settle_steps = _check_int("model.settle_steps", settle_steps, 1)
-        self.threshold = _check_int("model.threshold", threshold, 0)
-        self.penalty_per_gate = _check_real("model.penalty_per_gate", penalty_per_gate, 0.0)
-        self.mutation_probability = _check_real("model.mutation_probability",
+        self.settle_steps = check_int("model.settle_steps", settle_steps, 1)
+        self.threshold = check_int("model.threshold", threshold, 0)
+        self.penalty_per_gate = check_real("model.penalty_per_gate", penalty_per_gate, 0.0)
+        self.mutation_probability = check_real("model.mutation_probability",
                                                 mutation_probability, 0.0, 1.0)
         if not isinstance(genome, str) or genome not in GENOMES:
             raise ConfigError("model.genome", f"unknown genome {genome!r}", list(GENOMES))
@@ -408,51 +391,30 @@ class CircuitModel(NetworkModel):
         return data
 
     def from_json(self, data: dict) -> Genomes:
-        if not isinstance(data, dict) or data.get("kind") != self.kind:
-            got = data.get("kind") if isinstance(data, dict) else type(data).__name__
-            raise ConfigError("kind", f"expected a circuit, got {got!r}", [self.kind])
-        if list(data.get("inputs", [])) != list(range(self.n_inputs)):
-            raise ConfigError("inputs", f"got {data.get('inputs')!r}",
-                              str(list(range(self.n_inputs))))
-        gates = data.get("gates")
+        net = parse_network(data, kind=self.kind, inputs=range(self.n_inputs), n_gates=self.gates)
         gate_ids = list(range(self.n_inputs, self.n_nodes))
-        if not isinstance(gates, list) or len(gates) != self.gates:
-            raise ConfigError("gates", f"expected {self.gates} gates, got "
-                              f"{len(gates) if isinstance(gates, list) else gates!r}",
-                              f"ids {gate_ids[0]}..{gate_ids[-1]}")
         src = np.full((self.gates, 2), -1, dtype=np.int64)
-        for k, gate in enumerate(gates):
-            field = f"gates[{k}]"
-            if not isinstance(gate, dict):
-                raise ConfigError(field, f"must be an object, got {gate!r}")
-            gid = gate.get("id")
-            if isinstance(gid, bool) or not isinstance(gid, Integral) or gid not in gate_ids:
-                raise ConfigError(f"{field}.id", f"unknown gate id {gid!r}",
-                                  f"{gate_ids[0]}..{gate_ids[-1]}")
-            g = int(gid) - self.n_inputs
-            if src[g, 0] >= 0:
-                raise ConfigError(f"{field}.id", f"gate {gid} given twice")
-            ins = gate.get("in")
-            if not isinstance(ins, (list, tuple)) or len(ins) != 2:
-                raise ConfigError(f"{field}.in", f"a NAND gate needs 2 sources, got {ins!r}")
-            high = self.n_nodes if self.feedback else int(gid)
-            for j, s in enumerate(ins):
-                if isinstance(s, bool) or not isinstance(s, Integral) or not 0 <= s < self.n_nodes:
-                    raise ConfigError(f"{field}.in", f"unknown source id {s!r}",
-                                      f"0..{self.n_nodes - 1}")
+        for gate, sources, field in net.gates:
+            gid = int(net.ids[gate])
+            where = field[:-len(".in")]
+            if gid not in gate_ids:
+                raise ConfigError(f"{where}.id", f"unknown gate id {gid!r}", f"{gate_ids[0]}..{gate_ids[-1]}")
+            if len(sources) != 2:
+                raise ConfigError(field, f"a NAND gate needs 2 sources, got {len(sources)}")
+            high = self.n_nodes if self.feedback else gid
+            for j, source in enumerate(sources):
+                s = int(net.ids[source])
                 if s >= high:
-                    raise ConfigError(f"{field}.in",
-                                      f"gate {gid} reads node {s}: feed-forward circuits "
-                                      "may read only inputs and lower-numbered gates",
-                                      f"0..{high - 1}")
-                src[g, j] = int(s)
-        outs = data.get("outputs")
-        if not isinstance(outs, (list, tuple)) or len(outs) != self.n_outputs:
-            raise ConfigError("outputs", f"expected {self.n_outputs} output gate ids, got {outs!r}")
-        for o in outs:
-            if isinstance(o, bool) or not isinstance(o, Integral) or o not in gate_ids:
-                raise ConfigError("outputs", f"{o!r} is not a gate id",
-                                  f"{gate_ids[0]}..{gate_ids[-1]}")
+                    raise ConfigError(field, f"gate {gid} reads node {s}: feed-forward circuits "
+                                      "may read only inputs and lower-numbered gates", f"0..{high - 1}")
+                src[gid - self.n_inputs, j] = s
+        listed = data["outputs"]  # in order, and one gate may drive several outputs
+        if len(listed) != self.n_outputs:
+            raise ConfigError("network.outputs", f"expected {self.n_outputs} output gate ids, got {listed!r}")
+        for o in listed:
+            if o not in gate_ids:
+                raise ConfigError("network.outputs", f"{o!r} is not a gate id", f"{gate_ids[0]}..{gate_ids[-1]}")
+        outs = [int(o) for o in listed]
         src = src[None].astype(np.int16)
         out = np.array([outs], dtype=np.int16)
         if self.genome == "integer":
@@ -462,8 +424,8 @@ class CircuitModel(NetworkModel):
             decoded = self.decode(bits)
             if np.array_equal(decoded["src"], src) and np.array_equal(decoded["out"], out):
                 return {"bits": bits}
-            raise ConfigError("bits", "the genome bits do not decode to the circuit's gates "
-                                      "and outputs")
+            raise ConfigError("network.bits", "the genome bits do not decode to the circuit's gates "
+                              "and outputs")
         return {"bits": self.encode(src, out)}
 
     def _json_bits(self, text):
@@ -471,6 +433,42 @@ class CircuitModel(NetworkModel):
             return None
         if (not isinstance(text, str) or len(text) != self.n_bits
                 or any(c not in "01" for c in text)):
-            raise ConfigError("bits", f"must be a string of {self.n_bits} 0/1 characters, "
+            raise ConfigError("network.bits", f"must be a string of {self.n_bits} 0/1 characters, "
                                       f"got {text!r}")
         return np.array([[c == "1" for c in text]], dtype=np.uint8)
+
+
+@MODELS.register("circuit")
+@dataclass(frozen=True)
+class CircuitSpec:
+    """Kashtan & Alon 2005's NAND circuits; the fields are the [model] table's."""
+    kind: str = spec("circuit", str)
+    gates: int = spec(14, int, minimum=1, maximum=MAX_GATES)
+    feedback: bool = spec(False, bool)
+    settle_steps: int | None = spec(None, int, minimum=1, maximum=MAX_SETTLE_STEPS, nullable=True)
+    threshold: int = spec(11, int, minimum=0, maximum=MAX_GATES)
+    penalty_per_gate: float = spec(0.2, float, minimum=0.0)
+    mutation_probability: float = spec(0.7, float, minimum=0.0, maximum=1.0)
+    genome: str = spec("integer", str, choices=GENOMES)
+
+    # Its networks are written as inputs, gates and outputs (evomod.network_format).
+    network_format: ClassVar[str] = "gates"
+    # Kashtan & Alon's setup. Their best individual changes almost every
+    # generation (many neutral equals), so Q is logged every 10 generations
+    # with the spectral method to keep logging under 10 % of the run time.
+    paper_setup: ClassVar[dict] = {
+        "task": {"name": "logic4"}, "schedule": {"goals": ["G1"]},
+        "selection": {"kind": "elitist", "elite": 300, "treatment": "PA"},
+        "cost": {"kind": "none"}, "population": 1000, "modularity_method": "spectral",
+        "modularity_directed": False, "log_modularity_every": 10}
+
+    def build(self, task) -> CircuitModel:
+        if task.n_inputs > MAX_INPUTS:
+            fitting = [name for name, make in TASKS.items() if make().n_inputs <= MAX_INPUTS]
+            raise ConfigError("task.name", f"task {task.name!r} has {task.n_inputs} inputs, but "
+                              f"model.kind = 'circuit' evaluates at most {MAX_INPUTS} (set task.name "
+                              "or model.kind)", fitting)
+        return CircuitModel(task.n_inputs, task.n_outputs, gates=self.gates, feedback=self.feedback,
+                            settle_steps=self.settle_steps, threshold=self.threshold,
+                            penalty_per_gate=self.penalty_per_gate,
+                            mutation_probability=self.mutation_probability, genome=self.genome)

@@ -26,12 +26,16 @@ Nodes compute tanh(lam * (sum w * y + b)); inputs are +-1 (a black pixel is
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from evomod.config import MAX_LAYER_WIDTH, MAX_LAYERS, MAX_SLOTS, MAX_WEIGHT_VALUES, spec
 from evomod.errors import ConfigError
 from evomod.kernels import layered as kernel
-from evomod.models.base import NetworkModel
+from evomod.models.base import NetworkModel, fitting_layers
+from evomod.network_format import parse_network
+from evomod.registry import MODELS
 
 OPERATORS = ("authors", "literal")
 
@@ -190,46 +194,88 @@ class LayeredModel(NetworkModel):
         return data
 
     def from_json(self, data):
-        if data.get("kind") != self.kind:
-            raise ConfigError("network.kind", f"expected {self.kind!r}, got {data.get('kind')!r}",
-                              [self.kind])
-        if list(data.get("layers", [])) != [int(v) for v in self.widths]:
-            raise ConfigError("network.layers", f"{data.get('layers')!r} does not match the model",
-                              [list(map(int, self.widths))])
+        net = parse_network(data, kind=self.kind, layers=[int(v) for v in self.widths])
+        for k, node in enumerate(net.nodes):
+            nid = int(net.ids[k])
+            if not 0 <= nid < self.n_nodes or net.layers[k] != self.layer_of[nid]:
+                raise ConfigError(f"network.nodes[{k}].id", f"node {nid} is not in layer {net.layers[k]} "
+                                  "of the model", f"0..{self.n_nodes - 1}, numbered layer by layer")
         slot_of = {(int(s), int(d)): e for e, (s, d) in enumerate(zip(self.slot_src, self.slot_dst))}
         weights = np.zeros((1, self.n_slots), dtype=np.int8)
-        for edge in data.get("edges", []):
-            if len(edge) != 3:
-                raise ConfigError("network.edges", f"edge {edge!r} is not [src, dst, weight]")
-            src, dst, w = edge
-            if (src, dst) not in slot_of:
-                raise ConfigError("network.edges", f"edge {src}->{dst} does not join consecutive layers")
+        slots = []
+        for src, dst, w, field in net.edges:
+            pair = (int(net.ids[src]), int(net.ids[dst]))
+            if pair not in slot_of:
+                raise ConfigError(field, f"edge {pair[0]}->{pair[1]} does not join consecutive layers")
             if w not in self.allowed_weights:
-                raise ConfigError("network.edges", f"weight {w} of edge {src}->{dst} not allowed",
+                raise ConfigError(field, f"weight {w} of edge {pair[0]}->{pair[1]} not allowed",
                                   [int(v) for v in self.allowed_weights])
-            weights[0, slot_of[(src, dst)]] = w
+            if weights[0, slot_of[pair]] != 0:
+                raise ConfigError(field, f"repeated connection {pair[0]} -> {pair[1]}")
+            weights[0, slot_of[pair]] = w
+            slots.append(slot_of[pair])
         index = self.index_of(weights)
         given = data.get("weight_index")
         if given is not None:
-            edges = data.get("edges", [])
-            if not isinstance(given, list) or len(given) != len(edges):
+            if not isinstance(given, list) or len(given) != len(net.edges):
                 raise ConfigError("network.weight_index", "needs one list position per edge",
                                   f"integers 0..{len(self.weight_list) - 1}")
-            for (src, dst, w), k in zip(edges, given):
+            for (_, _, w, field), slot, k in zip(net.edges, slots, given):
                 if not isinstance(k, int) or not 0 <= k < len(self.weight_list) or self.weight_list[k] != w:
-                    raise ConfigError("network.weight_index",
-                                      f"position {k!r} does not hold weight {w} of edge {src}->{dst}",
-                                      [int(v) for v in self.weight_list])
-                index[0, slot_of[(src, dst)]] = k
+                    raise ConfigError("network.weight_index", f"position {k!r} does not hold weight {w} "
+                                      f"of {field}", [int(v) for v in self.weight_list])
+                index[0, slot] = k
         biases = np.zeros((1, self.n_nodes - self.n_inputs), dtype=np.int8)
-        for node in data.get("nodes", []):
-            nid = node.get("id")
-            if not isinstance(nid, int) or not 0 <= nid < self.n_nodes:
-                raise ConfigError("network.nodes", f"node id {nid!r} out of range", f"0..{self.n_nodes - 1}")
+        for k, node in enumerate(net.nodes):
+            nid = int(net.ids[k])
             if nid >= self.n_inputs:
                 b = node.get("bias")
-                if not isinstance(b, int) or not self.bias_min <= b <= self.bias_max:
-                    raise ConfigError("network.nodes.bias", f"bias {b!r} of node {nid}",
+                if isinstance(b, bool) or not isinstance(b, int) or not self.bias_min <= b <= self.bias_max:
+                    raise ConfigError(f"network.nodes[{k}].bias", f"bias {b!r} of node {nid}",
                                       f"integers {self.bias_min}..{self.bias_max}")
                 biases[0, nid - self.n_inputs] = b
         return {"weights": weights, "weight_index": index, "biases": biases}
+
+
+@MODELS.register("layered")
+@dataclass(frozen=True)
+class LayeredSpec:
+    """Clune et al. 2013's layered tanh networks; the fields are the [model] table's."""
+    kind: str = spec("layered", str)
+    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=MAX_LAYER_WIDTH),
+                         min_items=2, max_items=MAX_LAYERS)
+    weights: tuple = spec((-2, -1, 1, 2), list, item=dict(kind=int, minimum=-127, maximum=127),
+                          min_items=1, max_items=MAX_WEIGHT_VALUES)
+    bias_min: int = spec(-2, int, minimum=-127, maximum=127)
+    bias_max: int = spec(2, int, minimum=-127, maximum=127)
+    lam: float = spec(20.0, float, minimum=0.0, exclusive_min=True)
+    add_connection_rate: float = spec(0.2, float, minimum=0.0, maximum=1.0)
+    remove_connection_rate: float = spec(0.2, float, minimum=0.0, maximum=1.0)
+    bias_rate: float = spec(1 / 24, float, minimum=0.0, maximum=1.0)
+    weight_rate_scale: float = spec(2.0, float, minimum=0.0)
+    init_connections_max: int = spec(120, int, minimum=0, maximum=MAX_SLOTS)
+    operators: str = spec("authors", str, choices=OPERATORS)
+
+    def build(self, task) -> LayeredModel:
+        layers = fitting_layers(self.layers, task)
+        slots = sum(a * b for a, b in zip(layers, layers[1:]))
+        if slots > MAX_SLOTS:
+            raise ConfigError("model.layers", f"{list(layers)} has {slots} connection slots (the sum of "
+                              "the products of consecutive widths)", f"at most {MAX_SLOTS} slots")
+        if 0 in self.weights:
+            raise ConfigError("model.weights", "0 is not allowed (a zero weight marks an absent "
+                              "connection)", "non-zero integers in -127..127")
+        # A repeated value is allowed: the authors' own list is {2, -1, 1, 2}.
+        if not self.weights or any(abs(w) > 127 for w in self.weights):
+            raise ConfigError("model.weights", f"{list(self.weights)} must be non-zero integers",
+                              "non-zero integers in -127..127")
+        if self.bias_min > self.bias_max or abs(self.bias_min) > 127 or abs(self.bias_max) > 127:
+            raise ConfigError("model.bias_min", f"bias range {self.bias_min}..{self.bias_max} is empty "
+                              "or too wide", "bias_min <= bias_max, both in -127..127")
+        return LayeredModel(layers=layers, weights=self.weights, bias_min=self.bias_min,
+                            bias_max=self.bias_max, lam=self.lam,
+                            add_connection_rate=self.add_connection_rate,
+                            remove_connection_rate=self.remove_connection_rate,
+                            bias_rate=self.bias_rate, weight_rate_scale=self.weight_rate_scale,
+                            init_connections_max=self.init_connections_max,
+                            operators=self.operators)

@@ -63,39 +63,24 @@ same outputs, penalty and expressed edges; its slot order may differ.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 
+from evomod.config import MAX_LAYERS, spec
 from evomod.errors import ConfigError
 from evomod.kernels.threshold import threshold_outputs, threshold_structure
-from evomod.models.base import Genomes, NetworkModel, size
+from evomod.models.base import Genomes, NetworkModel, check_int, check_real, fitting_layers, size
+from evomod.network_format import parse_network
+from evomod.registry import MODELS
 
 _INT8 = np.iinfo(np.int8)
 _CLUNE_ROWS = {4: (-2.0, -1.0, 1.0, 2.0), 2: (-1.0, 1.0)}
 
 # Gene kinds in the mutation table.
 _SRC, _SIGN, _THR = 0, 1, 2
-
-
-def _check_int(field, value, low, high=None):
-    allowed = f">= {low}" if high is None else f"{low}..{high}"
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ConfigError(field, f"must be an integer, got {value!r}", allowed)
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        raise ConfigError(field, f"got {value}", allowed)
-    return value
-
-
-def _check_real(field, value, low, high=None):
-    allowed = f">= {low}" if high is None else f"{low}..{high}"
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ConfigError(field, f"must be a number, got {value!r}", allowed)
-    value = float(value)
-    if not np.isfinite(value) or value < low or (high is not None and value > high):
-        raise ConfigError(field, f"got {value}", allowed)
-    return value
 
 
 class ThresholdModel(NetworkModel):
@@ -108,20 +93,20 @@ class ThresholdModel(NetworkModel):
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or len(layers) < 2:
             raise ConfigError("model.layers", f"need the input width and at least one "
                               f"neuron layer, got {layers!r}", "a list of >= 2 widths")
-        self.layers = tuple(_check_int(f"model.layers[{i}]", w, 1, _INT8.max)
+        self.layers = tuple(check_int(f"model.layers[{i}]", w, 1, _INT8.max)
                             for i, w in enumerate(layers))
-        self.fan_in = _check_int("model.fan_in", fan_in, 1, _INT8.max)
-        self.output_fan_in = _check_int("model.output_fan_in", output_fan_in, 1, _INT8.max)
-        self.threshold_min = _check_int("model.threshold_min", threshold_min,
+        self.fan_in = check_int("model.fan_in", fan_in, 1, _INT8.max)
+        self.output_fan_in = check_int("model.output_fan_in", output_fan_in, 1, _INT8.max)
+        self.threshold_min = check_int("model.threshold_min", threshold_min,
                                         _INT8.min, _INT8.max)
-        self.threshold_max = _check_int("model.threshold_max", threshold_max,
+        self.threshold_max = check_int("model.threshold_max", threshold_max,
                                         self.threshold_min, _INT8.max)
-        self.neuron_threshold = _check_int("model.neuron_threshold", neuron_threshold, 0)
-        self.penalty_per_neuron = _check_real("model.penalty_per_neuron",
+        self.neuron_threshold = check_int("model.neuron_threshold", neuron_threshold, 0)
+        self.penalty_per_neuron = check_real("model.penalty_per_neuron",
                                               penalty_per_neuron, 0.0)
-        self.mutation_probability = _check_real("model.mutation_probability",
+        self.mutation_probability = check_real("model.mutation_probability",
                                                 mutation_probability, 0.0, 1.0)
-        self.crossover_probability = _check_real("model.crossover_probability",
+        self.crossover_probability = check_real("model.crossover_probability",
                                                  crossover_probability, 0.0, 1.0)
 
         self.n_inputs = self.layers[0]
@@ -289,29 +274,14 @@ class ThresholdModel(NetworkModel):
         return {"kind": self.kind, "layers": list(self.layers), "nodes": nodes, "edges": edges}
 
     def from_json(self, data: dict) -> Genomes:
-        if not isinstance(data, dict) or data.get("kind") != self.kind:
-            got = data.get("kind") if isinstance(data, dict) else type(data).__name__
-            raise ConfigError("kind", f"expected a threshold network, got {got!r}", [self.kind])
-        layers = data.get("layers")
-        if not isinstance(layers, (list, tuple)) or tuple(layers) != self.layers:
-            raise ConfigError("layers", f"got {layers!r}", str(list(self.layers)))
-        nodes = data.get("nodes")
-        if not isinstance(nodes, list) or len(nodes) != self.n_nodes:
-            raise ConfigError("nodes", f"expected {self.n_nodes} nodes, got "
-                              f"{len(nodes) if isinstance(nodes, list) else nodes!r}")
+        net = parse_network(data, kind=self.kind, layers=self.layers)
         thr = np.zeros(self.n_neurons, dtype=np.int8)
-        seen = set()
-        for k, node in enumerate(nodes):
-            field = f"nodes[{k}]"
-            if not isinstance(node, dict):
-                raise ConfigError(field, f"must be an object, got {node!r}")
-            nid = node.get("id")
-            if (isinstance(nid, bool) or not isinstance(nid, Integral)
-                    or not 0 <= nid < self.n_nodes or nid in seen):
-                raise ConfigError(f"{field}.id", f"unknown or repeated node id {nid!r}",
-                                  f"0..{self.n_nodes - 1}, each once")
-            seen.add(int(nid))
-            if "layer" in node and node["layer"] != self.node_layer[nid]:
+        for k, node in enumerate(net.nodes):
+            field = f"network.nodes[{k}]"
+            nid = int(net.ids[k])
+            if not 0 <= nid < self.n_nodes:
+                raise ConfigError(f"{field}.id", f"unknown node id {nid!r}", f"0..{self.n_nodes - 1}, each once")
+            if net.layers[k] != self.node_layer[nid]:
                 raise ConfigError(f"{field}.layer", f"node {nid} is in layer "
                                   f"{self.node_layer[nid]}, not {node['layer']!r}")
             t = node.get("threshold")
@@ -329,19 +299,9 @@ class ThresholdModel(NetworkModel):
         sign = np.ones((self.n_neurons, self.n_slots), dtype=np.int8)
         used = np.zeros(self.n_neurons, dtype=np.int64)
         pairs = set()
-        edges = data.get("edges")
-        if not isinstance(edges, list):
-            raise ConfigError("edges", f"must be a list of [src, dst, weight], got {edges!r}")
-        for k, edge in enumerate(edges):
-            field = f"edges[{k}]"
-            if not isinstance(edge, (list, tuple)) or len(edge) != 3:
-                raise ConfigError(field, f"must be [src, dst, weight], got {edge!r}")
-            a, d, w = edge
-            for v in (a, d):
-                if isinstance(v, bool) or not isinstance(v, Integral) or not 0 <= v < self.n_nodes:
-                    raise ConfigError(field, f"unknown node id {v!r}", f"0..{self.n_nodes - 1}")
-            if d < self.n_inputs:
-                raise ConfigError(field, f"node {d} is an input and reads nothing")
+        # The format has checked the ids and that every edge runs to a higher layer.
+        for source, target, w, field in net.edges:
+            a, d = int(net.ids[source]), int(net.ids[target])
             j = int(d) - self.n_inputs
             index = int(a) - int(self.prev_offset[j])
             if not 0 <= index < self.prev_width[j]:
@@ -365,3 +325,40 @@ class ThresholdModel(NetworkModel):
                 sign[j, used[j]] = 1 if w > 0 else -1
                 used[j] += 1
         return {"src": src[None], "sign": sign[None], "threshold": thr[None]}
+
+
+@MODELS.register("threshold")
+@dataclass(frozen=True)
+class ThresholdSpec:
+    """Kashtan & Alon 2005's threshold retina networks; the fields are the [model] table's."""
+    kind: str = spec("threshold", str)
+    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=127),
+                         min_items=2, max_items=MAX_LAYERS)
+    fan_in: int = spec(3, int, minimum=1, maximum=127)
+    output_fan_in: int = spec(2, int, minimum=1, maximum=127)
+    threshold_min: int = spec(-3, int, minimum=-128, maximum=127)
+    threshold_max: int = spec(3, int, minimum=-128, maximum=127)
+    neuron_threshold: int = spec(13, int, minimum=0, maximum=MAX_LAYERS * 127)
+    penalty_per_neuron: float = spec(0.01, float, minimum=0.0)
+    mutation_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
+    crossover_probability: float = spec(0.5, float, minimum=0.0, maximum=1.0)
+
+    # Kashtan & Alon's setup; Q every 10 generations, as for their circuits.
+    paper_setup: ClassVar[dict] = {
+        "task": {"name": "retina"}, "schedule": {"goals": ["and"]},
+        "selection": {"kind": "elitist", "elite": 150, "treatment": "PA"},
+        "cost": {"kind": "none"}, "population": 600, "sample_patterns": 100,
+        "modularity_method": "spectral", "modularity_directed": False,
+        "log_modularity_every": 10}
+
+    def build(self, task) -> ThresholdModel:
+        layers = fitting_layers(self.layers, task)
+        if self.threshold_min > self.threshold_max:
+            raise ConfigError("model.threshold_min", f"range {self.threshold_min}..{self.threshold_max} "
+                              "is empty", "threshold_min <= threshold_max")
+        return ThresholdModel(layers=layers, fan_in=self.fan_in, output_fan_in=self.output_fan_in,
+                              threshold_min=self.threshold_min, threshold_max=self.threshold_max,
+                              neuron_threshold=self.neuron_threshold,
+                              penalty_per_neuron=self.penalty_per_neuron,
+                              mutation_probability=self.mutation_probability,
+                              crossover_probability=self.crossover_probability)

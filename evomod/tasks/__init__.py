@@ -8,11 +8,12 @@ shape ``(n_patterns, n_outputs)``. Families group goals that RMVG samples from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from evomod.errors import ConfigError
+from evomod.registry import TASKS
 
 
 def all_patterns(n_inputs: int) -> np.ndarray:
@@ -54,32 +55,13 @@ class Task:
         return self.families[name]
 
 
-_REGISTRY: dict[str, Callable[[], Task]] = {}
-
-
-def register(name: str):
-    def wrap(fn):
-        _REGISTRY[name] = fn
-        return fn
-    return wrap
+# Task modules register themselves with ``register`` (see evomod.registry).
+register = TASKS.register
 
 
 def task_names() -> list[str]:
-    _load_all()
-    return sorted(_REGISTRY)
+    return list(TASKS.names())
 
 
 def get_task(name: str) -> Task:
-    _load_all()
-    if name not in _REGISTRY:
-        raise ConfigError("task.name", f"unknown task {name!r}", sorted(_REGISTRY))
-    return _REGISTRY[name]()
-
-
-def _load_all():
-    # Task modules register themselves on import.
-    from evomod.tasks import retina  # noqa: F401
-    try:
-        from evomod.tasks import logic  # noqa: F401
-    except ImportError:
-        pass
+    return TASKS.get(name)()

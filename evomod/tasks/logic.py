@@ -99,6 +99,7 @@ def _random_words(n: int) -> list[int]:
 
 @register("logic4")
 def logic4() -> Task:
+    """X, Y, Z, W: Kashtan & Alon's G1 and G2, the modular and random goal families."""
     inputs = all_patterns(4)
     inputs.setflags(write=False)
     ab = _xor_pairs(inputs)
@@ -129,6 +130,7 @@ def logic4() -> Task:
 
 @register("logic6")
 def logic6() -> Task:
+    """6 inputs, 3 outputs: Kashtan & Alon's goals G1 to G4."""
     inputs = all_patterns(6)
     inputs.setflags(write=False)
     abc = _xor_pairs(inputs)

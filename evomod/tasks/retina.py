@@ -46,6 +46,7 @@ def _popcount(values: np.ndarray) -> np.ndarray:
 
 @register("retina")
 def retina_task() -> Task:
+    """The 8-pixel retina (256 patterns): left and right objects, their two-input functions."""
     pattern = np.arange(256)
     left, right = left_object(pattern), right_object(pattern)
     goals = {}
