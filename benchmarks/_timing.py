@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 from evomod import config as config_mod  # noqa: E402
 from evomod.evolve import Evolution  # noqa: E402
+from evomod.models.base import size, take  # noqa: E402
 from evomod.runs import make_measure  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,8 +156,7 @@ def same_population(a, b) -> bool:
     return all(np.array_equal(a.genomes[k], b.genomes[k]) for k in a.genomes)
 
 
-def steady_state(evolution, start: Checkpoint, generations: int, repeats: int,
-                 chunk: int = 100) -> dict:
+def steady_state(evolution, start: Checkpoint, generations: int, repeats: int, chunk: int = 100) -> dict:
     """Time ``generations`` generations from ``start`` with Q logging as
     configured (``on``) and with ``log_modularity_every = log_front_every =
     0`` (``off``).
@@ -167,37 +167,57 @@ def steady_state(evolution, start: Checkpoint, generations: int, repeats: int,
     caches), the fastest of each counting; the run then continues from the
     end of a run with Q. Returns seconds per generation both ways, the final
     state, and whether the runs without Q ended on the same populations
-    (logging draws no random numbers, so they should)."""
+    (logging draws no random numbers, so they should), and the share of
+    the runs with Q spent inside the Q calls."""
     off_cfg = no_q_logging(start.config)
     on = off = 0.0
     same = True
     state = start.resume()
     done = 0
-    while done < generations:
-        count = min(chunk, generations - done)
-        here = Checkpoint(evolution, state)
-        t_on, t_off = [], []
-        for _ in range(repeats):
-            without = here.resume(off_cfg)
-            t_off.append(timed_run(evolution, without, count))
-            state = here.resume()  # last, so the Q caches go on from a run with Q
-            t_on.append(timed_run(evolution, state, count))
-        same = same and same_population(state, without)
-        on, off, done = on + min(t_on), off + min(t_off), done + count
+    # The runs with Q also add up the time inside the Q calls (two clock
+    # reads per call): a second estimate, free of the comparison's noise.
+    inside = PhaseTimer()
+    with_q = 0.0
+    for name in ("_measure_genome", "_measure_top_front"):
+        inside.wrap(evolution, name, "Q")
+    with inside:
+        while done < generations:
+            count = min(chunk, generations - done)
+            here = Checkpoint(evolution, state)
+            t_on, t_off = [], []
+            for _ in range(repeats):
+                without = here.resume(off_cfg)
+                t_off.append(timed_run(evolution, without, count))
+                state = here.resume()  # last, so the Q caches go on from a run with Q
+                t_on.append(timed_run(evolution, state, count))
+            with_q += sum(t_on)
+            same = same and same_population(state, without)
+            on, off, done = on + min(t_on), off + min(t_off), done + count
     start.done()
-    return {"on": on / generations, "off": off / generations, "end": state, "same": same}
+    return {
+        "on": on / generations,
+        "off": off / generations,
+        "end": state,
+        "same": same,
+        "inside": inside.seconds["Q"] / with_q,
+    }
 
 
 def print_speed(start_gen: int, generations: int, result: dict) -> None:
     t_on, t_off = result["on"], result["off"]
     print(f"{'steady-state generations / s, generations':<44} {start_gen:,}-{start_gen + generations:,}")
     print(f"  {'with Q logging as shipped':<42} {1 / t_on:>9.1f}  ({1e3 * t_on:.2f} ms / generation)")
-    print(f"  {'without (log_modularity_every = 0 etc.)':<42} {1 / t_off:>9.1f}  "
-          f"({1e3 * t_off:.2f} ms / generation)")
+    print(
+        f"  {'without (log_modularity_every = 0 etc.)':<42} {1 / t_off:>9.1f}  "
+        f"({1e3 * t_off:.2f} ms / generation)"
+    )
     share = 100 * (t_on - t_off) / t_on
-    print(f"  Q logging: {share:.1f} % of the shipped run's time "
-          f"({100 * (t_on / t_off - 1):+.1f} % over the run without it; target < 10 %)"
-          f"{'' if result['same'] else '  [populations differ!]'}")
+    print(
+        f"  Q logging: {share:.1f} % of the shipped run's time "
+        f"({100 * (t_on / t_off - 1):+.1f} % over the run without it; target < 10 %)"
+        f"{'' if result['same'] else '  [populations differ!]'}"
+    )
+    print(f"  time inside the Q calls, same runs: {100 * result['inside']:.1f} % of the run with Q")
     if result["same"]:
         print("  (both runs end on the same population: logging does not change the run)")
 
@@ -212,8 +232,10 @@ def print_phases(timer: PhaseTimer, generations: int, seconds: float) -> None:
         per = sec / generations
         accounted += per
         print(f"{phase:<46} {1e3 * per:>16.3f} {100 * per / total:>6.1f}%")
-    print(f"{'other (copies, take/concat, loop glue)':<46} {1e3 * (total - accounted):>16.3f} "
-          f"{100 * (total - accounted) / total:>6.1f}%")
+    print(
+        f"{'other (copies, take/concat, loop glue)':<46} {1e3 * (total - accounted):>16.3f} "
+        f"{100 * (total - accounted) / total:>6.1f}%"
+    )
     print(f"{'total':<46} {1e3 * total:>16.3f} {100:>6.1f}%")
     print("(each row: time inside its calls. The comparison with and without Q above also counts")
     print(" any indirect cost of Q logging elsewhere in the loop, and is the figure to quote.)")
@@ -227,35 +249,55 @@ def print_ratio(label: str, compiled: float, reference: float) -> None:
     print(f"{label:<64} {compiled:>11,.0f} {reference:>11,.1f} {compiled / reference:>6.1f}x")
 
 
-def scaling_table(make_config, sizes, warmup: int, timed: int, title: str, repeats: int = 2) -> None:
-    """For each population size: a fresh run of ``make_config(n)``, warmed
-    up ``warmup`` generations (not timed), then ``timed`` generations timed
-    as a whole (Q logging as the config gives it), ``repeats`` times from
+def scaling_table(
+    make_config, sizes, warmup: int, timed: int, title: str, repeats: int = 2, resample_from=None
+) -> None:
+    """For each population size: a run of ``make_config(n)``, warmed up
+    ``warmup`` generations (not timed), then ``timed`` generations timed as
+    a whole (Q logging as the config gives it), ``repeats`` times from
     copies of the same state, the fastest counting. Prints ms / generation
-    and that divided by n log2 n, normalised to the n = 1000 row."""
+    and that divided by n log2 n, normalised to the n = 1000 row.
+
+    Each size starts from random genomes, or with ``resample_from`` (a
+    steady-state population) from ``n`` genomes drawn from it with
+    replacement, so that every size times networks of the same kind."""
     rows = []
     for n in sizes:
         cfg = make_config(n)
         evolution = Evolution(cfg, measure=make_measure(cfg))
-        state = evolution.initial_state()
+        genomes = None
+        if resample_from is not None:
+            pick = np.random.default_rng(n).integers(0, size(resample_from), n)
+            genomes = take(resample_from, pick)
+        state = evolution.initial_state(genomes)
         evolution.run(state, warmup)
         start = Checkpoint(evolution, state)
         best = min(timed_run(evolution, start.resume(), timed) for _ in range(repeats))
-        rows.append((n, best / timed))
-    ref_n, ref = next((r for r in rows if r[0] == 1000), rows[0])  # the row normalised to 1
+        # Each size is its own run: how far its networks have shrunk by the
+        # warm-up's end moves the time per individual as much as n does.
+        edges = np.count_nonzero(evolution.parts.model.edges(state.genomes)[2], axis=1).mean()
+        rows.append((n, best / timed, edges))
+    ref_n, ref, _ = next((r for r in rows if r[0] == 1000), rows[0])  # the row normalised to 1
     nlogn = lambda n: n * math.log2(n)  # noqa: E731
     print(title)
-    print(f"(each size: a fresh run, generations 0-{warmup} not timed, then generations "
-          f"{warmup}-{warmup + timed} timed, fastest of {repeats})")
-    print(f"{'population':>10} {'ms / generation':>16} {'us / individual':>16} "
-          f"{f'(ms / n log2 n), {ref_n} = 1':>26}")
-    for n, sec in rows:
+    begin = "random genomes" if resample_from is None else "a steady-state population resampled to n"
+    print(
+        f"(each size: a run from {begin}, generations 0-{warmup} not timed, then generations "
+        f"{warmup}-{warmup + timed} timed, fastest of {repeats})"
+    )
+    print(
+        f"{'population':>10} {'ms / generation':>16} {'us / individual':>16} "
+        f"{f'(ms / n log2 n), {ref_n} = 1':>26} {'mean edges':>11}"
+    )
+    for n, sec, edges in rows:
         norm = (sec / nlogn(n)) / (ref / nlogn(ref_n))
-        print(f"{n:>10,} {1e3 * sec:>16.2f} {1e6 * sec / n:>16.2f} {norm:>26.2f}")
+        print(f"{n:>10,} {1e3 * sec:>16.2f} {1e6 * sec / n:>16.2f} {norm:>26.2f} {edges:>11.1f}")
+    print("(mean edges: expressed connections per individual when the timing starts)")
 
 
-def swapped_speed(evolution, start: Checkpoint, owner, name: str, replacement,
-                  generations: int) -> tuple[float, float]:
+def swapped_speed(
+    evolution, start: Checkpoint, owner, name: str, replacement, generations: int
+) -> tuple[float, float]:
     """Seconds per generation over the same ``generations`` from ``start``:
     as shipped, then with ``owner.name`` replaced (e.g. a reference evaluator)."""
     compiled = timed_run(evolution, start.resume(), generations) / generations
@@ -279,7 +321,9 @@ def phase_run(evolution, start: Checkpoint, generations: int, phases) -> tuple[P
 def logging_phases(evolution):
     """The loop's logging split into statistics, Q and hall of fame."""
     q = "log: Q of the best (and of the front)"
-    return [(evolution, "_record", "log: statistics, epochs, logbook"),
-            (evolution, "_measure_genome", q),
-            (evolution, "_measure_top_front", q),
-            (evolution, "_update_hall_of_fame", "log: hall of fame")]
+    return [
+        (evolution, "_record", "log: statistics, epochs, logbook"),
+        (evolution, "_measure_genome", q),
+        (evolution, "_measure_top_front", q),
+        (evolution, "_update_hall_of_fame", "log: hall of fame"),
+    ]

@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from evomod import checkpoint, config as config_mod
+from evomod import checkpoint
+from evomod import config as config_mod
 from evomod.atomic import atomic_write
 from evomod.evolve import Evolution
-from evomod.runlog import header_of, rows_csv
-from evomod.runs import LOG_FIELDS, RunDirectory, _saved_config, make_measure
+from evomod.rundir import RunDirectory, csv_text, log_columns, saved_config
+from evomod.runs import make_measure
 
 SIZES = (1_000, 25_000, 100_000)
 
@@ -31,7 +32,7 @@ def main():
     state = evolution.initial_state()
     evolution.run(state, 50)
     evolution.snapshot(state)
-    saved = _saved_config(cfg)
+    saved = saved_config(cfg)
     rows = list(state.logbook)
     print(f"{'log rows':>10} {'append (ms)':>12} {'rewrite (ms)':>13} {'ratio':>7}")
     for size in SIZES:
@@ -43,7 +44,7 @@ def main():
             directory = RunDirectory(Path(tmp) / "new", saved)
             directory.path.mkdir()
             padded.logbook.pop()
-            directory.log.write(padded.logbook)   # the run so far is on disk
+            directory.log.write(padded.logbook)  # the run so far is on disk
             padded.logbook.append(copy.deepcopy(rows[-1]))
             append = []
             for _ in range(5):
@@ -57,8 +58,7 @@ def main():
             for _ in range(5):
                 t0 = time.perf_counter()
                 checkpoint.save(old, padded, saved)
-                atomic_write(old / "log.csv",
-                             rows_csv(padded.logbook, header_of(padded.logbook, LOG_FIELDS), header=True))
+                atomic_write(old / "log.csv", csv_text(padded.logbook, log_columns(padded.logbook)))
                 rewrite.append(time.perf_counter() - t0)
         a, r = statistics.median(append) * 1e3, statistics.median(rewrite) * 1e3
         print(f"{size:>10,} {a:>12.1f} {r:>13.1f} {r / a:>6.0f}x")

@@ -15,9 +15,11 @@ method, as the circuit model's defaults give it; ``stop_when`` set to
    as Python ints used as 16-bit words), checked equal on the steady-state
    population, and the whole loop against a pure-Python reference of the
    same elitist GA (generations / s);
-4. whole-generation time against population size: fresh runs of the fixed-G1
-   config (``g1_fixed.toml``, ``stop_when = "never"``, elite 30 % of the
-   population as the paper's 300 / 1000) at 250 .. 8000.
+4. whole-generation time against population size, 250 .. 8000, on the
+   fixed-G1 config (``g1_fixed.toml``, ``stop_when = "never"``, elite 30 %
+   of the population as the paper's 300 / 1000): fresh runs, and runs
+   started from a steady-state population of that config resampled to
+   each size.
 
 Usage: ``python benchmarks/bench_circuits.py [--quick] [--warmup 1000] [--generations 1000]``
 """
@@ -126,19 +128,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
     parser.add_argument("--generations", type=int, default=1000, help="generations timed")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed runs with and without Q (fastest counts)")
-    parser.add_argument("--reference-generations", type=int, default=40,
-                        help="generations of the pure-Python GA")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
+    )
+    parser.add_argument(
+        "--reference-generations", type=int, default=40, help="generations of the pure-Python GA"
+    )
     parser.add_argument("--scale-warmup", type=int, default=500)
     parser.add_argument("--scale-generations", type=int, default=500)
+    parser.add_argument("--scale-repeats", type=int, default=3)
+    parser.add_argument(
+        "--resample-warmup",
+        type=int,
+        default=50,
+        help="untimed generations of the runs from the resampled steady state",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts, sizes up to 2000")
     args = parser.parse_args()
     sizes = SIZES
     if args.quick:
         args.warmup, args.generations, args.repeats, args.reference_generations = 100, 100, 1, 5
-        args.scale_warmup, args.scale_generations, sizes = 20, 20, SIZES[:4]
+        args.scale_warmup, args.scale_generations, args.scale_repeats, sizes = 20, 20, 1, SIZES[:4]
+        args.resample_warmup = 5
 
     cfg = T.load_config(CONFIG, args.seed, stop_when="never")
     evolution = Evolution(cfg, measure=make_measure(cfg))
@@ -151,12 +163,16 @@ def main():
     warm = T.clock() - t0
     start = T.Checkpoint(evolution, state)
     n = len(state.performance)
-    print(f"Kashtan & Alon NAND circuits, MVG G1/G2 every {cfg.schedule.period} "
-          f"(g1g2_alternating.toml, seed {args.seed}, stop_when = 'never'), population {n}, "
-          f"elite {cfg.selection.elite}, one thread, CPU times; Q ({cfg.modularity_method}) "
-          f"of the best logged every {cfg.log_modularity_every}")
-    print(f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
-          f"({args.warmup / warm:.0f} generations/s), not timed")
+    print(
+        f"Kashtan & Alon NAND circuits, MVG G1/G2 every {cfg.schedule.period} "
+        f"(g1g2_alternating.toml, seed {args.seed}, stop_when = 'never'), population {n}, "
+        f"elite {cfg.selection.elite}, one thread, CPU times; Q ({cfg.modularity_method}) "
+        f"of the best logged every {cfg.log_modularity_every}"
+    )
+    print(
+        f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
+        f"({args.warmup / warm:.0f} generations/s), not timed"
+    )
     print()
 
     # 1. steady state, with and without Q logging
@@ -166,11 +182,13 @@ def main():
     print()
 
     # 2. phases
-    phases = [(model, "performance", "evaluate (numba, bit-parallel)"),
-              (model, "mutate", "mutate"),
-              (evolution, "structure", "gate penalty (effective gates)"),
-              (selection_mod, "elite_order", "selection: elite order"),
-              *T.logging_phases(evolution)]
+    phases = [
+        (model, "performance", "evaluate (numba, bit-parallel)"),
+        (model, "mutate", "mutate"),
+        (evolution, "structure", "gate penalty (effective gates)"),
+        (selection_mod, "elite_order", "selection: elite order"),
+        *T.logging_phases(evolution),
+    ]
     timer, seconds = T.phase_run(evolution, start, args.generations, phases)
     T.print_phases(timer, args.generations, seconds)
     print()
@@ -180,26 +198,54 @@ def main():
     goal = evolution.parts.schedule.goal(end.generation)
     inputs, target = task.inputs, task.target(goal)
     genomes = end.genomes
-    assert np.array_equal(model.performance(genomes, inputs, target),
-                          python_performance(model, genomes, inputs, target))
-    t_kernel = T.best_of(lambda: model.performance(genomes, inputs, target), 20)
-    t_python = T.best_of(lambda: python_performance(model, genomes, inputs, target), 3)
+    assert np.array_equal(
+        model.performance(genomes, inputs, target), python_performance(model, genomes, inputs, target)
+    )
+    t_kernel = T.best_of(lambda: model.performance(genomes, inputs, target), 50)
+    t_python = T.best_of(lambda: python_performance(model, genomes, inputs, target), 5)
     t0 = T.clock()
     reference_loop(args.reference_generations)
     python_gen = args.reference_generations / (T.clock() - t0)
     print("numba against pure Python (evaluations checked equal on the steady-state population)")
     T.print_ratio_header()
-    T.print_ratio(f"circuits evaluated / s (16 patterns, goal {goal}), steady state",
-                  n / t_kernel, n / t_python)
-    T.print_ratio("generations / s without Q logging (reference: gens 0-"
-                  f"{args.reference_generations})", 1 / speed["off"], python_gen)
+    T.print_ratio(
+        f"circuits evaluated / s (16 patterns, goal {goal}), steady state", n / t_kernel, n / t_python
+    )
+    T.print_ratio(
+        f"generations / s without Q logging (reference: gens 0-{args.reference_generations})",
+        1 / speed["off"],
+        python_gen,
+    )
     print()
 
     # 4. whole generations against population size
-    T.scaling_table(lambda pop: fixed_config(pop, args.seed), sizes, args.scale_warmup,
-                    args.scale_generations,
-                    "whole circuit generations against population size (g1_fixed.toml, elite 30 %, "
-                    "stop_when = 'never', Q logging as shipped)")
+    def sized(pop):
+        return fixed_config(pop, args.seed)
+
+    T.scaling_table(
+        sized,
+        sizes,
+        args.scale_warmup,
+        args.scale_generations,
+        "whole circuit generations against population size (g1_fixed.toml, elite 30 %, "
+        "stop_when = 'never', Q logging as shipped)",
+        args.scale_repeats,
+    )
+    print()
+    fixed = sized(1000)
+    steady = Evolution(fixed, measure=make_measure(fixed))
+    state = steady.initial_state()
+    steady.run(state, args.warmup)
+    T.scaling_table(
+        sized,
+        sizes,
+        args.resample_warmup,
+        args.scale_generations,
+        f"the same, each size started from the population of a g1_fixed.toml run at "
+        f"generation {args.warmup:,} (population 1000), resampled",
+        args.scale_repeats,
+        resample_from=state.genomes,
+    )
 
 
 if __name__ == "__main__":

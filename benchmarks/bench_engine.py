@@ -18,8 +18,11 @@ population has not settled):
    resampled to 250 .. 8000 individuals: the counting sort against the
    authors' quadratic peeling (same distribution) and the literal one-pass
    sort;
-5. whole-generation time against population size (fresh runs of pcc.toml at
-   250 .. 8000).
+5. whole-generation time against population size, 250 .. 8000: fresh runs
+   of pcc.toml (``--scale-warmup`` generations untimed, then
+   ``--scale-generations`` timed), and runs started from the steady-state
+   population of 1. resampled to each size (``--resample-warmup`` untimed),
+   so that every size times networks of the same size.
 
 Usage: ``python benchmarks/bench_engine.py [--quick] [--warmup 1000] [--generations 1000]``
 """
@@ -48,8 +51,8 @@ def numpy_performance(model, genomes, inputs, target):
     values = np.broadcast_to(np.where(inputs, 1.0, -1.0).T, (n, model.n_inputs, len(inputs)))
     slot, bias_at = 0, 0
     for width_in, width_out in zip(model.widths[:-1], model.widths[1:]):
-        w = genomes["weights"][:, slot: slot + width_in * width_out].reshape(n, width_out, width_in)
-        b = genomes["biases"][:, bias_at: bias_at + width_out].astype(np.float64)
+        w = genomes["weights"][:, slot : slot + width_in * width_out].reshape(n, width_out, width_in)
+        b = genomes["biases"][:, bias_at : bias_at + width_out].astype(np.float64)
         summed = np.einsum("nds,nsp->ndp", w.astype(np.float64), values) + b[:, :, None]
         values = np.tanh(model.lam * summed)
         slot += width_in * width_out
@@ -65,7 +68,10 @@ def pools_from(evolution, state, sizes, rng):
     sel = evolution.selection
     chosen = selection_mod.authors_parents(
         sel.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty, rng),
-        state.crowding, sel.pressure, rng)
+        state.crowding,
+        sel.pressure,
+        rng,
+    )
     _, perf, cost, penalty = sel._offspring(evolution, state, chosen, "and", None)
     f = np.column_stack([np.concatenate([state.performance, perf]), -np.concatenate([state.cost, cost])])
     return {n: f[rng.integers(0, len(f), size=n)] for n in sizes}
@@ -84,7 +90,7 @@ def sort_table(evolution, state, sizes):
     print(f"{'pool rows':>10} {'counting':>10} {'peeling':>10} {'literal':>10} {'peeling/counting':>17}")
     for rows, f in pools.items():
         keep = rows // 2
-        t_count = T.best_of(lambda: nsga.counting_ranks(f, pressure, rng, keep), 5)
+        t_count = T.best_of(lambda: nsga.counting_ranks(f, pressure, rng, keep), 20)
         t_lit = T.best_of(lambda: nsga.nondominated_ranks(f, stochastic, float(pressure[1]), rng), 3)
         if rows <= 2000:
             t_peel = T.best_of(lambda: nsga.peeling_ranks(f, pressure, rng, keep), 1)
@@ -98,17 +104,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
     parser.add_argument("--generations", type=int, default=1000, help="generations timed")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="timed runs with and without Q (fastest counts)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
+    )
     parser.add_argument("--scale-warmup", type=int, default=200)
-    parser.add_argument("--scale-generations", type=int, default=50)
+    parser.add_argument("--scale-generations", type=int, default=100)
+    parser.add_argument("--scale-repeats", type=int, default=3)
+    parser.add_argument(
+        "--resample-warmup",
+        type=int,
+        default=50,
+        help="untimed generations of the runs from the resampled steady state",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts, sizes up to 2000")
     args = parser.parse_args()
     sizes = SIZES
     if args.quick:
         args.warmup, args.generations, args.repeats = 100, 50, 1
-        args.scale_warmup, args.scale_generations, sizes = 20, 10, SIZES[:4]
+        args.scale_warmup, args.scale_generations, args.scale_repeats, sizes = 20, 10, 1, SIZES[:4]
+        args.resample_warmup = 5
 
     cfg = T.load_config(CONFIG, args.seed, stop_when="never")
     evolution = Evolution(cfg, measure=make_measure(cfg))
@@ -122,10 +137,14 @@ def main():
     warm = T.clock() - t0
     start = T.Checkpoint(evolution, state)
     n = len(state.performance)
-    print(f"Clune P&CC (pcc.toml, seed {args.seed}), population {n}, one thread, CPU times; "
-          f"Q logged every {cfg.log_modularity_every} (best), every {cfg.log_front_every} (front)")
-    print(f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
-          f"({args.warmup / warm:.0f} generations/s), not timed")
+    print(
+        f"Clune P&CC (pcc.toml, seed {args.seed}), population {n}, one thread, CPU times; "
+        f"Q logged every {cfg.log_modularity_every} (best), every {cfg.log_front_every} (front)"
+    )
+    print(
+        f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
+        f"({args.warmup / warm:.0f} generations/s), not timed"
+    )
     print()
 
     # 1. steady state, with and without Q logging
@@ -135,25 +154,30 @@ def main():
     print()
 
     # 2. phases
-    phases = [(model, "performance", "evaluate (numba)"),
-              (model, "mutate", "mutate"),
-              (evolution, "offspring_structure", "connection cost (changed wiring only)"),
-              (selection_mod, "authors_survivors", "selection: non-dominated sort, crowding"),
-              (selection_mod, "authors_parents", "selection: tournaments"),
-              *T.logging_phases(evolution)]
+    phases = [
+        (model, "performance", "evaluate (numba)"),
+        (model, "mutate", "mutate"),
+        (evolution, "offspring_structure", "connection cost (changed wiring only)"),
+        (selection_mod, "authors_survivors", "selection: non-dominated sort, crowding"),
+        (selection_mod, "authors_parents", "selection: tournaments"),
+        *T.logging_phases(evolution),
+    ]
     timer, seconds = T.phase_run(evolution, start, args.generations, phases)
     T.print_phases(timer, args.generations, seconds)
     print()
 
     # 3. numba against numpy
     genomes = speed["end"].genomes  # the population at the end of the timed generations
-    assert np.array_equal(model.performance(genomes, task.inputs, target),
-                          numpy_performance(model, genomes, task.inputs, target))
-    t_kernel = T.best_of(lambda: model.performance(genomes, task.inputs, target), 10)
-    t_numpy = T.best_of(lambda: numpy_performance(model, genomes, task.inputs, target), 3)
+    assert np.array_equal(
+        model.performance(genomes, task.inputs, target),
+        numpy_performance(model, genomes, task.inputs, target),
+    )
+    t_kernel = T.best_of(lambda: model.performance(genomes, task.inputs, target), 50)
+    t_numpy = T.best_of(lambda: numpy_performance(model, genomes, task.inputs, target), 5)
     few = max(5, args.generations // 10)
-    gen_c, gen_r = T.swapped_speed(evolution, start, model, "performance",
-                                   lambda g, x, t: numpy_performance(model, g, x, t), few)
+    gen_c, gen_r = T.swapped_speed(
+        evolution, start, model, "performance", lambda g, x, t: numpy_performance(model, g, x, t), few
+    )
     print("numba against the numpy reference (evaluations checked equal on the steady-state population)")
     T.print_ratio_header()
     T.print_ratio("networks evaluated / s (256 patterns), steady state", n / t_kernel, n / t_numpy)
@@ -167,8 +191,26 @@ def main():
     # 5. whole generations against population size
     def sized(pop):
         return T.load_config(CONFIG, args.seed, stop_when="never", population=pop)
-    T.scaling_table(sized, sizes, args.scale_warmup, args.scale_generations,
-                    "whole P&CC generations against population size (pcc.toml, Q logging as shipped)")
+
+    T.scaling_table(
+        sized,
+        sizes,
+        args.scale_warmup,
+        args.scale_generations,
+        "whole P&CC generations against population size (pcc.toml, Q logging as shipped)",
+        args.scale_repeats,
+    )
+    print()
+    T.scaling_table(
+        sized,
+        sizes,
+        args.resample_warmup,
+        args.scale_generations,
+        f"the same, each size started from the population at generation "
+        f"{speed['end'].generation:,} above, resampled",
+        args.scale_repeats,
+        resample_from=speed["end"].genomes,
+    )
 
 
 if __name__ == "__main__":

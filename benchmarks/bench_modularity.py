@@ -32,8 +32,13 @@ SIZES = [8, 8, 4, 2, 1]
 
 def layered_nodes():
     layer = np.repeat(np.arange(len(SIZES)), SIZES)
-    x = {0: np.arange(8) - 3.5, 1: np.arange(8) - 3.5, 2: np.array([-2, -1, 1, 2]),
-         3: np.array([-1, 1]), 4: np.array([0])}
+    x = {
+        0: np.arange(8) - 3.5,
+        1: np.arange(8) - 3.5,
+        2: np.array([-2, -1, 1, 2]),
+        3: np.array([-1, 1]),
+        4: np.array([0]),
+    }
     nodes = []
     for i, l in enumerate(layer):
         pos = int(i - np.flatnonzero(layer == l)[0])
@@ -48,19 +53,38 @@ def retina_network():
     # ids: inputs 0-7; hidden-1 8-15; hidden-2 16-19; hidden-3 20-21; output 22.
     edges = [
         # left half: pixels 0-3 -> hidden 8, 9
-        (0, 8, 2), (1, 8, 1), (2, 8, -1), (1, 9, 1), (2, 9, 2), (3, 9, -2),
+        (0, 8, 2),
+        (1, 8, 1),
+        (2, 8, -1),
+        (1, 9, 1),
+        (2, 9, 2),
+        (3, 9, -2),
         # right half: pixels 4-7 -> hidden 13, 14
-        (4, 13, 1), (5, 13, 2), (6, 13, -1), (5, 14, -1), (6, 14, 1), (7, 14, 2),
-        (3, 13, 1),                          # one cross-connection
-        (8, 16, 2), (9, 16, -1),             # left -> hidden-2 node 16
-        (13, 19, 1), (14, 19, 2),            # right -> hidden-2 node 19
-        (16, 20, 2), (19, 21, -2),           # -> hidden-3
-        (20, 22, 1), (21, 22, 1),            # -> output
-        (0, 10, 1), (10, 17, 1),             # dead: 17 never reaches the output
-        (7, 15, -1),                         # dead: 15 has no outgoing edge
+        (4, 13, 1),
+        (5, 13, 2),
+        (6, 13, -1),
+        (5, 14, -1),
+        (6, 14, 1),
+        (7, 14, 2),
+        (3, 13, 1),  # one cross-connection
+        (8, 16, 2),
+        (9, 16, -1),  # left -> hidden-2 node 16
+        (13, 19, 1),
+        (14, 19, 2),  # right -> hidden-2 node 19
+        (16, 20, 2),
+        (19, 21, -2),  # -> hidden-3
+        (20, 22, 1),
+        (21, 22, 1),  # -> output
+        (0, 10, 1),
+        (10, 17, 1),  # dead: 17 never reaches the output
+        (7, 15, -1),  # dead: 15 has no outgoing edge
     ]
-    return {"kind": "layered", "layers": SIZES, "nodes": layered_nodes(),
-            "edges": [[a, b, w] for a, b, w in edges]}
+    return {
+        "kind": "layered",
+        "layers": SIZES,
+        "nodes": layered_nodes(),
+        "edges": [[a, b, w] for a, b, w in edges],
+    }
 
 
 def circuit_network():
@@ -74,16 +98,26 @@ def circuit_network():
 
     left, lx = xor(x, y, 4)
     right, rx = xor(z, w, 8)
-    gates = left + right + [
-        (12, [lx, rx]), (13, [12, 12]),        # AND = NOT(NAND)
-        (14, [lx, lx]), (15, [rx, rx]),        # redundant inverters ...
-        (16, [14, 15]),                        # ... giving OR(lx, rx)
-        (17, [13, 16]),                        # output mixes AND and OR
-        (18, [x, 17]),                         # a feedback-free extra gate
-        (19, [y, z]),                          # dead: never reaches the output
-    ]
-    return {"kind": "circuit", "inputs": [x, y, z, w],
-            "gates": [{"id": g, "in": list(src)} for g, src in gates], "outputs": [18]}
+    gates = (
+        left
+        + right
+        + [
+            (12, [lx, rx]),
+            (13, [12, 12]),  # AND = NOT(NAND)
+            (14, [lx, lx]),
+            (15, [rx, rx]),  # redundant inverters ...
+            (16, [14, 15]),  # ... giving OR(lx, rx)
+            (17, [13, 16]),  # output mixes AND and OR
+            (18, [x, 17]),  # a feedback-free extra gate
+            (19, [y, z]),  # dead: never reaches the output
+        ]
+    )
+    return {
+        "kind": "circuit",
+        "inputs": [x, y, z, w],
+        "gates": [{"id": g, "in": list(src)} for g, src in gates],
+        "outputs": [18],
+    }
 
 
 def median_time(fn, min_repeats=15, min_seconds=0.5):
@@ -106,8 +140,10 @@ def to_networkx(adjacency, directed):
 
 
 def table():
-    cases = [("retina layered (directed)", retina_network(), True),
-             ("NAND circuit (undirected)", circuit_network(), False)]
+    cases = [
+        ("retina layered (directed)", retina_network(), True),
+        ("NAND circuit (undirected)", circuit_network(), False),
+    ]
     rows = []
     for name, net, directed in cases:
         g = network_graph(net, directed=True)
@@ -120,8 +156,7 @@ def table():
         graph = to_networkx(a, directed)
         comms = nx.community.louvain_communities(graph, seed=0)
         t, n = median_time(lambda: nx.community.louvain_communities(graph, seed=0))
-        rows.append((label, "networkx louvain", t, n, nx.community.modularity(graph, comms),
-                     len(comms)))
+        rows.append((label, "networkx louvain", t, n, nx.community.modularity(graph, comms), len(comms)))
         if not directed:
             try:
                 import igraph
@@ -132,14 +167,14 @@ def table():
                 opt = ig.community_optimal_modularity()
                 t, n = median_time(lambda: ig.community_optimal_modularity(), min_repeats=5)
                 rows.append((label, "igraph optimal (GLPK)", t, n, opt.modularity, len(opt)))
-        t, n = median_time(lambda: clusterability(net, 2, n_shuffles=50, seed=0),
-                           min_repeats=3, min_seconds=0.0)
+        t, n = median_time(
+            lambda: clusterability(net, 2, n_shuffles=50, seed=0), min_repeats=3, min_seconds=0.0
+        )
         cut = clusterability(net, 2, n_shuffles=50, seed=0)
         rows.append((label, "clusterability k=2, 50 shuffles", t, n, cut.ncut, 2))
 
     header = ("network", "measure", "median ms", "reps", "Q / ncut", "mods")
-    print(f"{header[0]:<52} {header[1]:<33} {header[2]:>10} {header[3]:>5} {header[4]:>9} "
-          f"{header[5]:>5}")
+    print(f"{header[0]:<52} {header[1]:<33} {header[2]:>10} {header[3]:>5} {header[4]:>9} {header[5]:>5}")
     for label, what, t, n, value, k in rows:
         print(f"{label:<52} {what:<33} {1000 * t:>10.3f} {n:>5} {value:>9.4f} {k:>5}")
 
@@ -148,8 +183,12 @@ def random_layered(rng):
     layer = np.repeat(np.arange(len(SIZES)), SIZES)
     pairs = np.argwhere(layer[None, :] == layer[:, None] + 1)
     chosen = pairs[rng.choice(len(pairs), int(rng.integers(20, 61)), replace=False)]
-    return {"kind": "layered", "layers": SIZES, "nodes": layered_nodes(),
-            "edges": [[int(a), int(b), int(rng.choice([-2, -1, 1, 2]))] for a, b in chosen]}
+    return {
+        "kind": "layered",
+        "layers": SIZES,
+        "nodes": layered_nodes(),
+        "edges": [[int(a), int(b), int(rng.choice([-2, -1, 1, 2]))] for a, b in chosen],
+    }
 
 
 def agreement(n_networks, seed=2024):
@@ -170,23 +209,34 @@ def agreement(n_networks, seed=2024):
             clune_gaps.append(q["exact"] - q["clune"])
         gaps, clune_gaps, sizes = np.array(gaps), np.array(clune_gaps), np.array(sizes)
         nonempty = sizes > 0
-        print(f"\n{'directed' if directed else 'undirected'} Q, {n_networks} random 8-8-4-2-1 "
-              f"networks (20-60 edges, pruned): live nodes median {np.median(sizes):.0f}, "
-              f"max {sizes.max()}, {np.sum(~nonempty)} with nothing left")
+        print(
+            f"\n{'directed' if directed else 'undirected'} Q, {n_networks} random 8-8-4-2-1 "
+            f"networks (20-60 edges, pruned): live nodes median {np.median(sizes):.0f}, "
+            f"max {sizes.max()}, {np.sum(~nonempty)} with nothing left"
+        )
         for name, g in (("spectral", gaps), ("clune", clune_gaps)):
-            print(f"  {name:<9} agrees with exact (|dQ| < 1e-9): {np.mean(g < 1e-9):6.1%} of all, "
-                  f"{np.mean(g[nonempty] < 1e-9):6.1%} of non-empty; mean gap {g.mean():.5f}, "
-                  f"max gap {g.max():.4f}; min gap {g.min():.1e}")
+            print(
+                f"  {name:<9} agrees with exact (|dQ| < 1e-9): {np.mean(g < 1e-9):6.1%} of all, "
+                f"{np.mean(g[nonempty] < 1e-9):6.1%} of non-empty; mean gap {g.mean():.5f}, "
+                f"max gap {g.max():.4f}; min gap {g.min():.1e}"
+            )
         for method, t in times.items():
             t = np.array(t)
-            print(f"  time {method:<9} median {1000 * np.median(t):8.3f} ms, "
-                  f"95th pct {1000 * np.quantile(t, 0.95):8.3f} ms, max {1000 * t.max():8.1f} ms")
+            print(
+                f"  time {method:<9} median {1000 * np.median(t):8.3f} ms, "
+                f"95th pct {1000 * np.quantile(t, 0.95):8.3f} ms, max {1000 * t.max():8.1f} ms"
+            )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--agreement", type=int, default=0, metavar="N",
-                        help="also compare exact and spectral Q on N random networks")
+    parser.add_argument(
+        "--agreement",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compare exact and spectral Q on N random networks",
+    )
     args = parser.parse_args()
     table()
     if args.agreement:

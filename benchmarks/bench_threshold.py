@@ -51,7 +51,7 @@ def numpy_performance(model, genomes, inputs, target):
             weight = np.where(filled, sign[:, j, s], 0)
             total += weight[:, None] * values[rows, node]
         values[:, model.n_inputs + j] = total >= thr[:, j, None]
-    out = values[:, model.n_nodes - model.n_outputs:].transpose(0, 2, 1) == 1
+    out = values[:, model.n_nodes - model.n_outputs :].transpose(0, 2, 1) == 1
     return (out == np.asarray(target, dtype=bool)[None]).mean(axis=(1, 2))
 
 
@@ -59,8 +59,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
     parser.add_argument("--generations", type=int, default=1000, help="generations timed")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="timed runs with and without Q (fastest counts)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts")
     args = parser.parse_args()
@@ -78,12 +79,16 @@ def main():
     warm = T.clock() - t0
     start = T.Checkpoint(evolution, state)
     n = len(state.performance)
-    print(f"Kashtan & Alon threshold networks, retina L AND R (retina_fixed.toml, seed {args.seed}), "
-          f"population {n}, elite {cfg.selection.elite}, {cfg.sample_patterns} sampled patterns "
-          f"per generation, one thread, CPU times; Q ({cfg.modularity_method}) of the best "
-          f"logged every {cfg.log_modularity_every}")
-    print(f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
-          f"({args.warmup / warm:.0f} generations/s), not timed")
+    print(
+        f"Kashtan & Alon threshold networks, retina L AND R (retina_fixed.toml, seed {args.seed}), "
+        f"population {n}, elite {cfg.selection.elite}, {cfg.sample_patterns} sampled patterns "
+        f"per generation, one thread, CPU times; Q ({cfg.modularity_method}) of the best "
+        f"logged every {cfg.log_modularity_every}"
+    )
+    print(
+        f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
+        f"({args.warmup / warm:.0f} generations/s), not timed"
+    )
     print()
 
     # 1. steady state, with and without Q logging
@@ -93,13 +98,15 @@ def main():
     print()
 
     # 2. phases
-    phases = [(model, "performance", "evaluate (numba)"),
-              (model, "mutate", "mutate"),
-              (model, "crossover", "crossover"),
-              (evolution, "structure", "neuron penalty (used neurons)"),
-              (selection_mod, "elite_order", "selection: elite order"),
-              (evolution, "_patterns", "draw the generation's patterns"),
-              *T.logging_phases(evolution)]
+    phases = [
+        (model, "performance", "evaluate (numba)"),
+        (model, "mutate", "mutate"),
+        (model, "crossover", "crossover"),
+        (evolution, "structure", "neuron penalty (used neurons)"),
+        (selection_mod, "elite_order", "selection: elite order"),
+        (evolution, "_patterns", "draw the generation's patterns"),
+        *T.logging_phases(evolution),
+    ]
     timer, seconds = T.phase_run(evolution, start, args.generations, phases)
     T.print_phases(timer, args.generations, seconds)
     print()
@@ -112,14 +119,16 @@ def main():
     T.print_ratio_header()
     for label, rows in ((f"{cfg.sample_patterns} sampled", sample), ("all 256", slice(None))):
         inputs, target = task.inputs[rows], target_all[rows]
-        assert np.array_equal(model.performance(genomes, inputs, target),
-                              numpy_performance(model, genomes, inputs, target))
-        t_kernel = T.best_of(lambda: model.performance(genomes, inputs, target), 10)
-        t_numpy = T.best_of(lambda: numpy_performance(model, genomes, inputs, target), 3)
+        assert np.array_equal(
+            model.performance(genomes, inputs, target), numpy_performance(model, genomes, inputs, target)
+        )
+        t_kernel = T.best_of(lambda: model.performance(genomes, inputs, target), 50)
+        t_numpy = T.best_of(lambda: numpy_performance(model, genomes, inputs, target), 5)
         T.print_ratio(f"networks evaluated / s ({label} patterns), steady state", n / t_kernel, n / t_numpy)
     few = max(5, args.generations // 10)
-    gen_c, gen_r = T.swapped_speed(evolution, start, model, "performance",
-                                   lambda g, x, t: numpy_performance(model, g, x, t), few)
+    gen_c, gen_r = T.swapped_speed(
+        evolution, start, model, "performance", lambda g, x, t: numpy_performance(model, g, x, t), few
+    )
     T.print_ratio(f"generations / s, generations {args.warmup:,}-{args.warmup + few:,}", 1 / gen_c, 1 / gen_r)
 
 

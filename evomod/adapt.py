@@ -35,8 +35,17 @@ import numpy as np
 
 from evomod.errors import ConfigError, FileError
 
-CSV_COLUMNS = ("source", "treatment", "seed", "goal_a", "goal_b", "generations", "solved", "cap",
-               "population")
+CSV_COLUMNS = (
+    "source",
+    "treatment",
+    "seed",
+    "goal_a",
+    "goal_b",
+    "generations",
+    "solved",
+    "cap",
+    "population",
+)
 
 
 def speedup(t_fixed: Sequence[float], t_mvg: Sequence[float]) -> float:
@@ -62,10 +71,12 @@ def speedup(t_fixed: Sequence[float], t_mvg: Sequence[float]) -> float:
 
 # -- sources -------------------------------------------------------------------
 
+
 def _treatment_name(run: Path, config) -> str:
     """The sweep's treatment name when the run belongs to a sweep, else the selection treatment."""
     from evomod.rundir import read_plan
     from evomod.sweep import PLAN_FILE
+
     sweep = run.parent.parent / PLAN_FILE
     if sweep.exists():
         try:
@@ -82,6 +93,7 @@ def source_runs(paths: Sequence) -> list[Path]:
     """Run directories named on the command line; a sweep directory stands for its runs."""
     from evomod.rundir import read_plan
     from evomod.sweep import PLAN_FILE
+
     if not paths:
         raise FileError("RUN_DIRS", "name at least one run directory")
     found = []
@@ -108,12 +120,17 @@ def adaptation_config(config, goal_b: str, cap: int, population: int | None = No
     raw["generations"] = cap
     raw["stop_when"] = "current_goal"
     raw["log_modularity_every"] = 0
-    raw["schedule"] = {"kind": "fixed", "goals": [goal_b], "period": raw["schedule"]["period"],
-                       "family": None}
+    raw["schedule"] = {
+        "kind": "fixed",
+        "goals": [goal_b],
+        "period": raw["schedule"]["period"],
+        "family": None,
+    }
     if population is not None and population != raw["population"]:
         old = raw["population"]
         raw["population"] = population
         from evomod.registry import SELECTIONS
+
         # A scheme that keeps an elite keeps its fraction of the population.
         if "elite" in SELECTIONS.get(raw["selection"]["kind"]).own_fields:
             scaled = round(raw["selection"]["elite"] * population / old)
@@ -122,6 +139,7 @@ def adaptation_config(config, goal_b: str, cap: int, population: int | None = No
 
 
 # -- one adaptation ---------------------------------------------------------------
+
 
 def adapt_network(config: dict, network: dict, goal_a: str, goal_b: str) -> dict:
     """Clone ``network`` into the population of ``config`` and evolve it on ``goal_b``.
@@ -132,14 +150,17 @@ def adapt_network(config: dict, network: dict, goal_a: str, goal_b: str) -> dict
     """
     from evomod import config as config_mod
     from evomod.evolve import Evolution
+
     cfg = config_mod.from_dict(config)
     evolution = Evolution(cfg)
     model = evolution.parts.model
     genome = model.from_json(network)
     on_a = float(evolution.evaluate(genome, goal_a, None)[0])
     if on_a < 1.0:
-        return {"skipped": f"its best network is not perfect on {goal_a} (performance {on_a:.4g})",
-                "performance_a": on_a}
+        return {
+            "skipped": f"its best network is not perfect on {goal_a} (performance {on_a:.4g})",
+            "performance_a": on_a,
+        }
     base = {"performance_a": on_a, "cap": cfg.generations, "population": cfg.population, "seed": cfg.seed}
     if evolution.evaluate(genome, goal_b, None)[0] >= 1.0:
         return {**base, "generations": 0, "solved": True, "network": network}
@@ -173,9 +194,11 @@ def _task(source: str, treatment: str, config: dict, network: dict, goal_a: str,
 
 # -- summaries and files -----------------------------------------------------------
 
+
 def summarise(results: list[dict]) -> list[dict]:
     """Per treatment and goal change: n, solved and the median [95 % CI]; censored runs count as +inf."""
     from evomod.report import bootstrap_median_ci
+
     groups: dict[tuple, list[float]] = {}
     for r in results:
         if "skipped" in r:
@@ -185,9 +208,18 @@ def summarise(results: list[dict]) -> list[dict]:
     rows = []
     for (treatment, a, b), times in groups.items():
         median, low, high = bootstrap_median_ci(times)
-        rows.append({"treatment": treatment, "goal_a": a, "goal_b": b, "n": len(times),
-                     "solved": sum(1 for t in times if math.isfinite(t)),
-                     "median": median, "ci_low": low, "ci_high": high})
+        rows.append(
+            {
+                "treatment": treatment,
+                "goal_a": a,
+                "goal_b": b,
+                "n": len(times),
+                "solved": sum(1 for t in times if math.isfinite(t)),
+                "median": median,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
     return rows
 
 
@@ -205,28 +237,42 @@ def final_best_network(run: Path, cfg) -> dict:
     from types import SimpleNamespace
 
     from evomod.evolve import Evolution
+
     with np.load(Path(run) / "population.npz", allow_pickle=False) as data:
-        genomes = {k[len("genome_"):]: data[k] for k in data.files if k.startswith("genome_")}
+        genomes = {k[len("genome_") :]: data[k] for k in data.files if k.startswith("genome_")}
         performance, cost = data["performance"], data["cost"]
     evolution = Evolution(cfg)
-    ranked = SimpleNamespace(performance=performance, cost=cost,
-                             penalty=evolution.parts.model.penalty(genomes))
+    ranked = SimpleNamespace(
+        performance=performance, cost=cost, penalty=evolution.parts.model.penalty(genomes)
+    )
     return evolution.parts.model.to_json(genomes, evolution.best_index(ranked))
 
 
-def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population: int | None = None,
-                   goal_from: str | None = None, workers: int | None = 1, scheduler: str | None = None,
-                   progress: bool | None = None, figure: bool = True, network: str = "final") -> dict:
+def run_adaptation(
+    run_dirs: Sequence,
+    to: str,
+    out,
+    cap: int = 5000,
+    population: int | None = None,
+    goal_from: str | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    figure: bool = True,
+    network: str = "final",
+) -> dict:
     """Adapt every run in ``run_dirs`` to goal ``to``; write and return ``adapt.json``'s content."""
     from evomod import config as config_mod
-    from evomod.build import build_parts
     from evomod.atomic import atomic_write
+    from evomod.build import build_parts
     from evomod.rundir import csv_text, read_best, read_json, write_json
     from evomod.sweep import Job, execute
+
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ConfigError("--cap", f"{cap!r} generations", ">= 1")
-    if population is not None and (isinstance(population, bool) or not isinstance(population, int)
-                                   or population < 2):
+    if population is not None and (
+        isinstance(population, bool) or not isinstance(population, int) or population < 2
+    ):
         raise ConfigError("--population", f"{population!r}", ">= 2")
     # Everything is checked before any evolution starts.
     jobs, skipped = [], []
@@ -252,8 +298,9 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
         else:
             source = best["networks"][0]["network"]
         jobs.append(Job(str(run), (str(run), _treatment_name(run, cfg), raw, source, goal_a, to)))
-    outcomes = execute(_task, jobs, workers=workers, scheduler=scheduler, progress=progress,
-                       unit="adaptation")
+    outcomes = execute(
+        _task, jobs, workers=workers, scheduler=scheduler, progress=progress, unit="adaptation"
+    )
     results, failures = [], []
     for outcome in outcomes:
         if outcome.error is not None:
@@ -264,15 +311,20 @@ def run_adaptation(run_dirs: Sequence, to: str, out, cap: int = 5000, population
             results.append(outcome.result)
     summary = summarise(results)
     out = Path(out)
-    data = {"to": to, "cap": cap, "population": population,
-            "results": results,
-            "skipped": [{"source": s["source"], "reason": s["skipped"]} for s in skipped],
-            "failed": failures,
-            "summary": [{k: _json_number(v) for k, v in row.items()} for row in summary]}
+    data = {
+        "to": to,
+        "cap": cap,
+        "population": population,
+        "results": results,
+        "skipped": [{"source": s["source"], "reason": s["skipped"]} for s in skipped],
+        "failed": failures,
+        "summary": [{k: _json_number(v) for k, v in row.items()} for row in summary],
+    }
     write_json(out / "adapt.json", data)
     atomic_write(out / "adapt.csv", csv_text([r for r in results if "skipped" not in r], CSV_COLUMNS))
     if figure and results:
         from evomod.report_plots import plot_adaptation
+
         plot_adaptation(results, out / "adaptation")
     data["summary_exact"] = summary
     return data

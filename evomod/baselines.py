@@ -71,9 +71,13 @@ SAMPLER = "rejection"
 def size_key(network: dict):
     """Layer widths for layered and threshold networks; inputs-gates-outputs for circuits."""
     from evomod.network_format import network_format
+
     if network_format(network.get("kind")) == "gates":
-        return (len(network.get("inputs", [])), len(network.get("gates", [])),
-                len(network.get("outputs", [])))
+        return (
+            len(network.get("inputs", [])),
+            len(network.get("gates", [])),
+            len(network.get("outputs", [])),
+        )
     return tuple(network.get("layers", ()))
 
 
@@ -83,9 +87,11 @@ def _params(directed: bool, method: str) -> dict:
 
 # -- the measured graph ------------------------------------------------------------
 
+
 def network_adjacency(network: dict) -> np.ndarray:
     """The pruned, unweighted, directed graph whose Q runs log (0/1 floats)."""
     from evomod.modularity.graph import network_graph
+
     graph = network_graph(network, directed=True, weighted=False, prune=True)
     return (graph.adjacency != 0).astype(float)
 
@@ -93,11 +99,11 @@ def network_adjacency(network: dict) -> np.ndarray:
 def q_of_graph(adjacency: np.ndarray, directed: bool, method: str) -> float:
     """Best Q of a directed 0/1 graph, measured as ``measure_network`` measures a network."""
     from evomod.modularity.maximize import maximize_q
+
     a = np.asarray(adjacency, dtype=float)
     if not a.any():
         return 0.0
-    return float(maximize_q(a if directed else a + a.T, directed=directed, method=method,
-                            seed=0).q)
+    return float(maximize_q(a if directed else a + a.T, directed=directed, method=method, seed=0).q)
 
 
 def graph_key(adjacency: np.ndarray) -> str:
@@ -109,9 +115,12 @@ def graph_key(adjacency: np.ndarray) -> str:
 
 def model_signature(config) -> dict:
     """The settings an evolved Q_max or a random-genome control depends on."""
-    return {"task": config.task.name, "model": _plain(dataclasses.asdict(config.model)),
-            "population": config.population,
-            "selection": _plain(dataclasses.asdict(config.selection))}
+    return {
+        "task": config.task.name,
+        "model": _plain(dataclasses.asdict(config.model)),
+        "population": config.population,
+        "selection": _plain(dataclasses.asdict(config.selection)),
+    }
 
 
 def _plain(value):
@@ -136,6 +145,7 @@ def _cached(cache_dir, kind: str, key: str, params: dict, compute, min_n: int = 
 
 # -- pruned sizes and the size-conditioned sampler ----------------------------------
 
+
 def output_mask(model, genomes) -> np.ndarray:
     """(n, n_nodes) bool output nodes of each genome (circuits choose theirs)."""
     n = len(next(iter(genomes.values())))
@@ -144,24 +154,28 @@ def output_mask(model, genomes) -> np.ndarray:
         out = model.wiring(genomes)[1].astype(np.int64)
         mask[np.arange(n)[:, None], out] = True
     else:
-        mask[:, model.n_nodes - model.n_outputs:] = True
+        mask[:, model.n_nodes - model.n_outputs :] = True
     return mask
 
 
 def pruned_sizes(model, genomes) -> np.ndarray:
     """Node count of each genome's pruned network, as ``network_graph(prune=True)`` keeps."""
     from evomod.modularity._prune import pruned_node_counts
+
     if hasattr(model, "expressed_nodes"):  # circuits: a faster count of the same nodes
         return np.asarray(model.expressed_nodes(genomes), dtype=np.int64)
     src, dst, weight = model.edges(genomes)
-    return pruned_node_counts(np.ascontiguousarray(src, dtype=np.int64),
-                              np.ascontiguousarray(dst, dtype=np.int64),
-                              np.ascontiguousarray(weight, dtype=np.float64),
-                              output_mask(model, genomes))
+    return pruned_node_counts(
+        np.ascontiguousarray(src, dtype=np.int64),
+        np.ascontiguousarray(dst, dtype=np.int64),
+        np.ascontiguousarray(weight, dtype=np.float64),
+        output_mask(model, genomes),
+    )
 
 
-def sample_size_matched(model, n_nodes: int, n: int, rng: np.random.Generator,
-                        max_genomes: int = MAX_GENOMES, batch: int = 20_000):
+def sample_size_matched(
+    model, n_nodes: int, n: int, rng: np.random.Generator, max_genomes: int = MAX_GENOMES, batch: int = 20_000
+):
     """``(genomes, drawn)``: ``n`` random genomes whose pruned networks have ``n_nodes`` nodes.
 
     Rejection sampling from ``model.random``: batches of ``batch`` genomes are
@@ -170,20 +184,26 @@ def sample_size_matched(model, n_nodes: int, n: int, rng: np.random.Generator,
     ``max_genomes`` genomes have been drawn without finding ``n``.
     """
     from evomod.modularity.graph import network_graph
+
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, (int, np.integer)) or n_nodes < 0:
         raise ConfigError("n_nodes", f"must be a non-negative integer, got {n_nodes!r}")
     if n_nodes > model.n_nodes:
-        raise ConfigError("n_nodes", f"{model.kind} networks of this model have at most "
-                                     f"{model.n_nodes} nodes, asked for {n_nodes}",
-                          f"0..{model.n_nodes}")
+        raise ConfigError(
+            "n_nodes",
+            f"{model.kind} networks of this model have at most {model.n_nodes} nodes, asked for {n_nodes}",
+            f"0..{model.n_nodes}",
+        )
     kept, found, drawn = [], 0, 0
     while found < n:
         if drawn >= max_genomes:
             rate = f"{found / drawn:.2g}" if drawn else "0"
-            raise ConfigError("n_nodes", f"rejection sampling found only {found} of {n} random "
-                                         f"{model.kind} genomes pruning to {n_nodes} nodes in "
-                                         f"{drawn:,} tries (acceptance {rate}); ask for fewer "
-                                         "samples or raise max_genomes")
+            raise ConfigError(
+                "n_nodes",
+                f"rejection sampling found only {found} of {n} random "
+                f"{model.kind} genomes pruning to {n_nodes} nodes in "
+                f"{drawn:,} tries (acceptance {rate}); ask for fewer "
+                "samples or raise max_genomes",
+            )
         m = int(min(batch, max_genomes - drawn))
         genomes = model.random(m, rng)
         drawn += m
@@ -199,54 +219,106 @@ def sample_size_matched(model, n_nodes: int, n: int, rng: np.random.Generator,
     return genomes, drawn
 
 
-def size_matched_baseline(model, n_nodes: int, directed: bool, method: str,
-                          n_samples: int = DEFAULT_SAMPLES, seed=0,
-                          max_genomes: int = MAX_GENOMES) -> Baseline:
+def size_matched_baseline(
+    model,
+    n_nodes: int,
+    directed: bool,
+    method: str,
+    n_samples: int = DEFAULT_SAMPLES,
+    seed=0,
+    max_genomes: int = MAX_GENOMES,
+) -> Baseline:
     """Q_rand from random genomes of ``model`` conditioned on ``n_nodes`` pruned nodes."""
     rng = np.random.default_rng(seed)
     genomes, drawn = sample_size_matched(model, n_nodes, n_samples, rng, max_genomes)
-    values = [q_of_graph(network_adjacency(model.to_json(genomes, i)), directed, method)
-              for i in range(n_samples)]
-    return Baseline.from_values(values, n_empty=0 if n_nodes else n_samples,
-                                source=f"random genomes with {n_nodes} nodes (rejection sampling, "
-                                       f"{n_samples} of {drawn:,} accepted)")
+    values = [
+        q_of_graph(network_adjacency(model.to_json(genomes, i)), directed, method) for i in range(n_samples)
+    ]
+    return Baseline.from_values(
+        values,
+        n_empty=0 if n_nodes else n_samples,
+        source=f"random genomes with {n_nodes} nodes (rejection sampling, {n_samples} of {drawn:,} accepted)",
+    )
 
 
 # -- per-network controls (cached) --------------------------------------------------
 
-def degree_control(network_or_adjacency, directed: bool, method: str,
-                   n_samples: int = DEFAULT_SAMPLES, seed=0, swaps: str = "directed",
-                   cache_dir=None) -> Baseline:
+
+def degree_control(
+    network_or_adjacency,
+    directed: bool,
+    method: str,
+    n_samples: int = DEFAULT_SAMPLES,
+    seed=0,
+    swaps: str = "directed",
+    cache_dir=None,
+) -> Baseline:
     """Q_rand of one network from ``n_samples`` degree-preserving randomisations of it."""
     a = _adjacency(network_or_adjacency)
     params = {**_params(directed, method), "n_samples": n_samples, "seed": seed, "swaps": swaps}
-    return _cached(cache_dir, "graph.qrand_degree", graph_key(a), params,
-                   lambda: degree_preserving_baseline(a, n_samples=n_samples, directed=directed,
-                                                      method=method, seed=seed, swaps=swaps))
+    return _cached(
+        cache_dir,
+        "graph.qrand_degree",
+        graph_key(a),
+        params,
+        lambda: degree_preserving_baseline(
+            a, n_samples=n_samples, directed=directed, method=method, seed=seed, swaps=swaps
+        ),
+    )
 
 
-def size_control(config, n_nodes: int, n_samples: int = DEFAULT_SAMPLES, seed=0,
-                 cache_dir=None, max_genomes: int = MAX_GENOMES, model=None) -> Baseline:
+def size_control(
+    config,
+    n_nodes: int,
+    n_samples: int = DEFAULT_SAMPLES,
+    seed=0,
+    cache_dir=None,
+    max_genomes: int = MAX_GENOMES,
+    model=None,
+) -> Baseline:
     """Q_rand from random genomes of ``config``'s model that prune to ``n_nodes`` nodes."""
     model = model or build_parts(config).model
     directed, method = config.modularity_directed, config.modularity_method
     signature = model_signature(config)
-    params = {**_params(directed, method), "signature": signature, "n_samples": n_samples,
-              "seed": seed, "sampler": SAMPLER}
-    return _cached(cache_dir, f"{model.kind}.qrand_size", f"n{n_nodes}-{_hash(signature)}", params,
-                   lambda: size_matched_baseline(model, n_nodes, directed, method,
-                                                 n_samples=n_samples, seed=seed,
-                                                 max_genomes=max_genomes))
+    params = {
+        **_params(directed, method),
+        "signature": signature,
+        "n_samples": n_samples,
+        "seed": seed,
+        "sampler": SAMPLER,
+    }
+    return _cached(
+        cache_dir,
+        f"{model.kind}.qrand_size",
+        f"n{n_nodes}-{_hash(signature)}",
+        params,
+        lambda: size_matched_baseline(
+            model, n_nodes, directed, method, n_samples=n_samples, seed=seed, max_genomes=max_genomes
+        ),
+    )
 
 
-def degree_max(network_or_adjacency, directed: bool, method: str, seed=0, swaps: str = "directed",
-               restarts: int = 8, cache_dir=None) -> Baseline:
+def degree_max(
+    network_or_adjacency,
+    directed: bool,
+    method: str,
+    seed=0,
+    swaps: str = "directed",
+    restarts: int = 8,
+    cache_dir=None,
+) -> Baseline:
     """The degree-constrained Q_max check; its estimate is ``values.max()``."""
     a = _adjacency(network_or_adjacency)
     params = {**_params(directed, method), "seed": seed, "swaps": swaps, "restarts": restarts}
-    return _cached(cache_dir, "graph.qmax_degree", graph_key(a), params,
-                   lambda: degree_constrained_q_max(a, directed=directed, method=method,
-                                                    seed=seed, swaps=swaps, restarts=restarts))
+    return _cached(
+        cache_dir,
+        "graph.qmax_degree",
+        graph_key(a),
+        params,
+        lambda: degree_constrained_q_max(
+            a, directed=directed, method=method, seed=seed, swaps=swaps, restarts=restarts
+        ),
+    )
 
 
 def _adjacency(network_or_adjacency) -> np.ndarray:
@@ -257,15 +329,22 @@ def _adjacency(network_or_adjacency) -> np.ndarray:
 
 # -- evolved Q_max ------------------------------------------------------------------
 
+
 def _q_max_config(config, generations: int, population: int | None, seed: int):
     population = config.population if population is None else int(population)
     elite = config.selection.elite
     if population != config.population:
         elite = max(1, min(population - 1, round(elite * population / config.population)))
     return dataclasses.replace(
-        config, seed=seed, generations=generations, population=population,
-        objective="modularity", log_modularity_every=0, stop_when="never",
-        selection=dataclasses.replace(config.selection, treatment="PA", elite=elite))
+        config,
+        seed=seed,
+        generations=generations,
+        population=population,
+        objective="modularity",
+        log_modularity_every=0,
+        stop_when="never",
+        selection=dataclasses.replace(config.selection, treatment="PA", elite=elite),
+    )
 
 
 def _evolve_for_q(args) -> tuple[float, int]:
@@ -273,8 +352,8 @@ def _evolve_for_q(args) -> tuple[float, int]:
     config, generations = args
     from evomod.evolve import Evolution
     from evomod.runs import make_measure
-    evolution = Evolution(config, measure=make_measure(dataclasses.replace(
-        config, log_modularity_every=1)))
+
+    evolution = Evolution(config, measure=make_measure(dataclasses.replace(config, log_modularity_every=1)))
     state = evolution.initial_state()
     evolution.run(state, generations)
     best = [float(row["best"]) for row in state.logbook]
@@ -283,8 +362,14 @@ def _evolve_for_q(args) -> tuple[float, int]:
     return float(state.performance[evolution.best_index(state)]), int(last_gain)
 
 
-def evolved_q_max(config, runs: int = 10, generations: int = 1000, population: int | None = None,
-                  cache_dir=None, workers: int = 1) -> Baseline:
+def evolved_q_max(
+    config,
+    runs: int = 10,
+    generations: int = 1000,
+    population: int | None = None,
+    cache_dir=None,
+    workers: int = 1,
+) -> Baseline:
     """Q_max: mean Q of the best network of ``runs`` evolutions for Q alone.
 
     Each run uses ``config`` with seed ``config.seed + r``, ``objective =
@@ -301,14 +386,16 @@ def evolved_q_max(config, runs: int = 10, generations: int = 1000, population: i
     base = _q_max_config(config, generations, population, config.seed)
     kind = build_parts(base).model.kind
     signature = model_signature(base)
-    params = {**_params(config.modularity_directed, config.modularity_method),
-              "signature": signature}
+    params = {**_params(config.modularity_directed, config.modularity_method), "signature": signature}
 
     def compute():
-        jobs = [(_q_max_config(config, generations, population, config.seed + r), generations)
-                for r in range(runs)]
+        jobs = [
+            (_q_max_config(config, generations, population, config.seed + r), generations)
+            for r in range(runs)
+        ]
         if workers > 1:
             from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(_evolve_for_q, jobs))
         else:
@@ -316,11 +403,16 @@ def evolved_q_max(config, runs: int = 10, generations: int = 1000, population: i
         values = [q for q, _ in results]
         gains = [g for _, g in results]
         late = sum(g > 0.8 * generations for g in gains)
-        return Baseline.from_values(values, n_empty=0, source=(
-            f"evolved for Q ({runs} runs, {generations} generations, population "
-            f"{base.population}, elite {base.selection.elite}); best Q last rose at generation "
-            f"{min(gains)}..{max(gains)}" + (f", {late} run(s) still rising in the last fifth"
-                                             if late else "")))
+        return Baseline.from_values(
+            values,
+            n_empty=0,
+            source=(
+                f"evolved for Q ({runs} runs, {generations} generations, population "
+                f"{base.population}, elite {base.selection.elite}); best Q last rose at generation "
+                f"{min(gains)}..{max(gains)}"
+                + (f", {late} run(s) still rising in the last fifth" if late else "")
+            ),
+        )
 
     return _cached(cache_dir, f"{kind}.qmax_evolved", _hash(params), params, compute, min_n=runs)
 
@@ -331,18 +423,31 @@ def cached_evolved_q_max(config, cache_dir) -> Baseline | None:
         return None
     base = _q_max_config(config, 1, None, config.seed)
     kind = build_parts(base).model.kind
-    params = {**_params(config.modularity_directed, config.modularity_method),
-              "signature": model_signature(base)}
+    params = {
+        **_params(config.modularity_directed, config.modularity_method),
+        "signature": model_signature(base),
+    }
     return BaselineCache(Path(cache_dir)).get(f"{kind}.qmax_evolved", _hash(params), params)
 
 
 # -- Qm of one network --------------------------------------------------------------
 
-def paper_qm(network: dict, config=None, *, directed: bool | None = None,
-             method: str | None = None, cache_dir=None, n_samples: int = DEFAULT_SAMPLES,
-             seed: int = 0, swaps: str = "directed", size_matched: bool = True,
-             degree_check: bool = True, q_max: float | None = None,
-             max_genomes: int = MAX_GENOMES) -> dict:
+
+def paper_qm(
+    network: dict,
+    config=None,
+    *,
+    directed: bool | None = None,
+    method: str | None = None,
+    cache_dir=None,
+    n_samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    swaps: str = "directed",
+    size_matched: bool = True,
+    degree_check: bool = True,
+    q_max: float | None = None,
+    max_genomes: int = MAX_GENOMES,
+) -> dict:
     """Q, both Q_rand controls, Q_max (evolved and degree-constrained) and Qm of one network.
 
     ``config`` (the run's) fixes ``directed``/``method`` and gives the model
@@ -368,6 +473,7 @@ def paper_qm(network: dict, config=None, *, directed: bool | None = None,
         directed, method = config.modularity_directed, config.modularity_method
     else:
         from evomod.network_format import scoring_defaults
+
         default_directed, default_method = scoring_defaults(kind)
         directed = default_directed if directed is None else bool(directed)
         method = method or default_method
@@ -375,12 +481,21 @@ def paper_qm(network: dict, config=None, *, directed: bool | None = None,
     q = q_of_graph(a, directed, method)
     n_nodes = int(a.shape[0])
     notes = []
-    out = {"kind": kind, "directed": bool(directed), "method": method, "q": q,
-           "n_nodes": n_nodes, "n_edges": int(np.count_nonzero(a)), "q_rand_control": "degree",
-           "n_samples": n_samples, "sampler": SAMPLER}
+    out = {
+        "kind": kind,
+        "directed": bool(directed),
+        "method": method,
+        "q": q,
+        "n_nodes": n_nodes,
+        "n_edges": int(np.count_nonzero(a)),
+        "q_rand_control": "degree",
+        "n_samples": n_samples,
+        "sampler": SAMPLER,
+    }
 
-    deg = degree_control(a, directed, method, n_samples=n_samples, seed=seed, swaps=swaps,
-                         cache_dir=cache_dir)
+    deg = degree_control(
+        a, directed, method, n_samples=n_samples, seed=seed, swaps=swaps, cache_dir=cache_dir
+    )
     out.update(_fields("q_rand_degree", deg))
 
     size = None
@@ -390,8 +505,9 @@ def paper_qm(network: dict, config=None, *, directed: bool | None = None,
         notes.append("size-matched Q_rand needs the run's config (its model)")
     else:
         try:
-            size = size_control(config, n_nodes, n_samples=n_samples, seed=seed,
-                                cache_dir=cache_dir, max_genomes=max_genomes)
+            size = size_control(
+                config, n_nodes, n_samples=n_samples, seed=seed, cache_dir=cache_dir, max_genomes=max_genomes
+            )
         except ConfigError as err:
             notes.append(f"size-matched Q_rand: {err}")
     out.update(_fields("q_rand_size", size))
@@ -406,19 +522,23 @@ def paper_qm(network: dict, config=None, *, directed: bool | None = None,
             legacy = cached_baselines(network, directed, method, cache_dir)
             if legacy is not None:
                 found = legacy[1]
-                notes.append("Q_max from an older `evomod baseline` entry for this kind and "
-                             "size (model settings not checked)")
+                notes.append(
+                    "Q_max from an older `evomod baseline` entry for this kind and "
+                    "size (model settings not checked)"
+                )
         if found is None:
             where = "no baseline directory given" if cache_dir is None else f"none in {cache_dir}/"
-            notes.append(f"no evolved Q_max for these settings ({where}; compute it with "
-                         "`evomod baseline CONFIG`)")
+            notes.append(
+                f"no evolved Q_max for these settings ({where}; compute it with `evomod baseline CONFIG`)"
+            )
         else:
             evolved = found.mean
         out.update(_fields("q_max", found))
         out["q_max_source"] = None if found is None else found.source
 
-    check = degree_max(a, directed, method, seed=seed, swaps=swaps, cache_dir=cache_dir) \
-        if degree_check else None
+    check = (
+        degree_max(a, directed, method, seed=seed, swaps=swaps, cache_dir=cache_dir) if degree_check else None
+    )
     out["q_max_degree"] = None if check is None else float(check.values.max())
     out["q_max_degree_mean"] = None if check is None else check.mean
 
@@ -451,6 +571,7 @@ def run_config_for(network_path, config_path=None):
     ``best.json``), else None."""
     from evomod import config as config_mod
     from evomod.rundir import read_json
+
     if config_path is not None:
         path = Path(config_path)
         if path.suffix == ".json":
@@ -464,6 +585,7 @@ def run_config_for(network_path, config_path=None):
 
 def qm_rows(result: dict) -> list[tuple[str, str]]:
     """Table rows (name, text) of a :func:`paper_qm` result, for ``evomod score``."""
+
     def num(value, sem=None, n=None):
         if value is None:
             return "–"
@@ -472,22 +594,30 @@ def qm_rows(result: dict) -> list[tuple[str, str]]:
             text += f" ± {sem:.4f}"
         return text + (f" (n = {n})" if n is not None else "")
 
-    rows = [("Q_rand (degree-preserving)", num(result["q_rand_degree"], result["q_rand_degree_sem"],
-                                               result["q_rand_degree_n"])),
-            ("Q_rand (size-matched genomes)", num(result["q_rand_size"], result["q_rand_size_sem"],
-                                                  result["q_rand_size_n"])),
-            ("Q_max (evolved)", num(result["q_max"], result["q_max_sem"], result["q_max_n"])),
-            ("Q_max (degree-constrained)", num(result["q_max_degree"])),
-            ("Qm", num(result["qm"]) + " (degree-preserving Q_rand, evolved Q_max)"),
-            ("Qm (size-matched Q_rand)", num(result["qm_size"]))]
+    rows = [
+        (
+            "Q_rand (degree-preserving)",
+            num(result["q_rand_degree"], result["q_rand_degree_sem"], result["q_rand_degree_n"]),
+        ),
+        (
+            "Q_rand (size-matched genomes)",
+            num(result["q_rand_size"], result["q_rand_size_sem"], result["q_rand_size_n"]),
+        ),
+        ("Q_max (evolved)", num(result["q_max"], result["q_max_sem"], result["q_max_n"])),
+        ("Q_max (degree-constrained)", num(result["q_max_degree"])),
+        ("Qm", num(result["qm"]) + " (degree-preserving Q_rand, evolved Q_max)"),
+        ("Qm (size-matched Q_rand)", num(result["qm_size"])),
+    ]
     rows += [("note", note) for note in result["notes"]]
     return rows
 
 
 # -- `evomod baseline` and the older cache entries ----------------------------------
 
-def compute_baselines(config, cache_dir, samples=1000, runs=5, generations=300,
-                      population=None, sizes=(), workers: int = 1) -> dict[str, Baseline]:
+
+def compute_baselines(
+    config, cache_dir, samples=1000, runs=5, generations=300, population=None, sizes=(), workers: int = 1
+) -> dict[str, Baseline]:
     """What ``evomod baseline`` computes and caches for ``config``.
 
     * the evolved Q_max (:func:`evolved_q_max`: ``runs`` runs of
@@ -507,15 +637,22 @@ def compute_baselines(config, cache_dir, samples=1000, runs=5, generations=300,
     def random_network(rng):
         return model.to_json(model.random(1, rng), 0)
 
-    q_max = evolved_q_max(config, runs=runs, generations=generations, population=population,
-                          cache_dir=cache_dir, workers=workers)
+    q_max = evolved_q_max(
+        config,
+        runs=runs,
+        generations=generations,
+        population=population,
+        cache_dir=cache_dir,
+        workers=workers,
+    )
     results = {}
     for n_nodes in sizes:
         results[f"Q_rand ({n_nodes} nodes, size-matched genomes)"] = size_control(
-            config, int(n_nodes), n_samples=samples, seed=config.seed, cache_dir=cache_dir,
-            model=model)
-    q_rand = genome_baseline(random_network, n_samples=samples, directed=directed, method=method,
-                             seed=config.seed)
+            config, int(n_nodes), n_samples=samples, seed=config.seed, cache_dir=cache_dir, model=model
+        )
+    q_rand = genome_baseline(
+        random_network, n_samples=samples, directed=directed, method=method, seed=config.seed
+    )
     cache = BaselineCache(cache_dir)
     params = _params(directed, method)
     cache.put(f"{model.kind}.rand", key, q_rand, params)
@@ -538,6 +675,7 @@ def cached_baselines(network: dict, directed: bool, method: str, cache_dir):
 def qm_of_network(network: dict, directed: bool, method: str, cache_dir) -> float | None:
     """Older Qm from the unmatched random-genome Q_rand, or None without cached baselines."""
     from evomod.modularity.tracking import measure_network
+
     found = cached_baselines(network, directed, method, cache_dir)
     if found is None:
         return None
@@ -551,11 +689,19 @@ def attach_qm(result: dict, network: dict, cache_dir) -> dict:
     found = cached_baselines(network, result["directed"], result["method"], cache_dir)
     if found is None:
         result["qm"] = None
-        result["qm_note"] = (f"no baselines for {kind} {key} with method {result['method']!r} in "
-                             f"{cache_dir}/ (compute them with `evomod baseline CONFIG`)")
+        result["qm_note"] = (
+            f"no baselines for {kind} {key} with method {result['method']!r} in "
+            f"{cache_dir}/ (compute them with `evomod baseline CONFIG`)"
+        )
         return result
     q_rand, q_max = found
-    result.update(qm=float(qm(result["q"], q_rand.mean, q_max.mean)),
-                  q_rand=q_rand.mean, q_rand_sem=q_rand.sem, q_rand_n=q_rand.n,
-                  q_max=q_max.mean, q_max_sem=q_max.sem, q_max_n=q_max.n)
+    result.update(
+        qm=float(qm(result["q"], q_rand.mean, q_max.mean)),
+        q_rand=q_rand.mean,
+        q_rand_sem=q_rand.sem,
+        q_rand_n=q_rand.n,
+        q_max=q_max.mean,
+        q_max_sem=q_max.sem,
+        q_max_n=q_max.n,
+    )
     return result

@@ -13,8 +13,8 @@ import numpy as np
 
 from evomod.costs import ConnectionCost, node_positions
 from evomod.errors import ConfigError
-from evomod.registry import COSTS, SCHEDULES, SELECTIONS
 from evomod.models.base import NetworkModel
+from evomod.registry import COSTS, SCHEDULES, SELECTIONS
 from evomod.schedules import Schedule
 from evomod.tasks import Task, get_task
 
@@ -50,8 +50,9 @@ def build_schedule(config, task: Task) -> Schedule:
     if spec.family is not None:
         drawing = SCHEDULES.select(lambda kind: kind.draws_from_family)
         if spec.kind not in drawing:
-            raise ConfigError("schedule.family", f"only {' or '.join(drawing)} schedules draw from a "
-                              "family", drawing)
+            raise ConfigError(
+                "schedule.family", f"only {' or '.join(drawing)} schedules draw from a family", drawing
+            )
         goals = task.family(spec.family)
     for goal in goals:
         task.target(goal)
@@ -65,11 +66,17 @@ def objectives_of(config) -> tuple[str, ...]:
         return ("performance",)
     if treatment == "P&CC":
         if COSTS.get(config.cost.kind).charges_nothing:
-            raise ConfigError("cost.kind", "treatment P&CC needs a connection cost",
-                              COSTS.select(lambda cost: not cost.charges_nothing))
+            raise ConfigError(
+                "cost.kind",
+                "treatment P&CC needs a connection cost",
+                COSTS.select(lambda cost: not cost.charges_nothing),
+            )
         if SELECTIONS.get(config.selection.kind).cost_as_penalty and config.cost.weight == 0.0:
-            raise ConfigError("cost.weight", "the elitist GA applies the cost as a penalty; "
-                              "P&CC needs a positive weight", "> 0")
+            raise ConfigError(
+                "cost.weight",
+                "the elitist GA applies the cost as a penalty; P&CC needs a positive weight",
+                "> 0",
+            )
         return ("performance", "cost")
     return ("performance", "random")
 
@@ -81,10 +88,13 @@ def _check_population_memory(config, model) -> None:
     per_network += 24 * int(np.shape(model.edges(genome)[2])[1])
     most = max(2, POPULATION_BYTES // per_network)
     if config.population > most:
-        raise ConfigError("population", f"{config.population} networks of {per_network} bytes each "
-                          f"would need {config.population * per_network / 2**30:.1f} GiB "
-                          f"(the limit is {POPULATION_BYTES // 2**30} GiB)",
-                          f"an integer >= 2 and <= {most} for this model")
+        raise ConfigError(
+            "population",
+            f"{config.population} networks of {per_network} bytes each "
+            f"would need {config.population * per_network / 2**30:.1f} GiB "
+            f"(the limit is {POPULATION_BYTES // 2**30} GiB)",
+            f"an integer >= 2 and <= {most} for this model",
+        )
 
 
 def build_parts(config) -> Parts:
@@ -94,11 +104,20 @@ def build_parts(config) -> Parts:
     schedule = build_schedule(config, task)
     rng = np.random.default_rng(seed_streams(config.seed)["positions"])
     positions = node_positions(model, config.cost.positions, config.cost.custom_positions, rng)
-    cost = ConnectionCost(config.cost.kind, positions, model.fixed_nodes(), config.cost.power,
-                          scope=config.cost.scope, outputs=model.output_nodes())
+    cost = ConnectionCost(
+        config.cost.kind,
+        positions,
+        model.fixed_nodes(),
+        config.cost.power,
+        scope=config.cost.scope,
+        outputs=model.output_nodes(),
+    )
     objectives = objectives_of(config)
     SELECTIONS.get(config.selection.kind).check(config, objectives)
     if config.sample_patterns > task.n_patterns:
-        raise ConfigError("sample_patterns", f"{config.sample_patterns} exceeds the task's "
-                          f"{task.n_patterns} patterns", f"0 (all) .. {task.n_patterns}")
+        raise ConfigError(
+            "sample_patterns",
+            f"{config.sample_patterns} exceeds the task's {task.n_patterns} patterns",
+            f"0 (all) .. {task.n_patterns}",
+        )
     return Parts(task, model, schedule, cost, objectives)

@@ -70,6 +70,7 @@ class LogPosition(dict):
 
 # -- hashing -------------------------------------------------------------------
 
+
 def canonical_json(obj) -> str:
     """One text per value: sorted keys, no spaces, UTF-8, floats as repr."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
@@ -123,6 +124,7 @@ def _show(value) -> str:
 
 # -- encoding ------------------------------------------------------------------
 
+
 def _tag(name: str, value) -> dict:
     return {f"__{name}__": value}
 
@@ -133,8 +135,9 @@ class _Encoder:
 
     def array(self, value: np.ndarray, where: str) -> str:
         if value.dtype.hasobject:
-            raise TypeError(f"checkpoint: {where} is an array of Python objects, which "
-                            "cannot be stored without pickle")
+            raise TypeError(
+                f"checkpoint: {where} is an array of Python objects, which cannot be stored without pickle"
+            )
         key = f"a{len(self.arrays)}"
         self.arrays[key] = value
         return key
@@ -157,6 +160,7 @@ class _Encoder:
         if isinstance(value, bytes):
             return _tag("bytes", base64.b64encode(value).decode("ascii"))
         from deap import tools
+
         if isinstance(value, tools.Logbook):
             return _tag("logbook", self.logbook(value, where))
         if isinstance(value, tools.HallOfFame):
@@ -168,10 +172,17 @@ class _Encoder:
         if type(value) is dict:
             if all(isinstance(k, str) and not k.startswith("__") for k in value):
                 return {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}
-            return _tag("items", [[self.encode(k, f"{where} key"), self.encode(v, f"{where}[{k!r}]")]
-                                  for k, v in value.items()])
-        raise TypeError(f"checkpoint: cannot store {where} of type {type(value).__qualname__} "
-                        "(see evomod.checkpoint for the supported types)")
+            return _tag(
+                "items",
+                [
+                    [self.encode(k, f"{where} key"), self.encode(v, f"{where}[{k!r}]")]
+                    for k, v in value.items()
+                ],
+            )
+        raise TypeError(
+            f"checkpoint: cannot store {where} of type {type(value).__qualname__} "
+            "(see evomod.checkpoint for the supported types)"
+        )
 
     def logbook(self, book, where: str) -> dict:
         attrs = {}
@@ -179,13 +190,18 @@ class _Encoder:
             if name == "chapters":
                 continue
             attrs[name] = self.encode(value, f"{where}.{name}")
-        return {"rows": [self.encode(dict(row), f"{where}[{i}]") for i, row in enumerate(book)],
-                "attrs": attrs,
-                "chapters": {str(name): self.encode(chapter, f"{where}.chapters.{name}")
-                             for name, chapter in book.chapters.items()}}
+        return {
+            "rows": [self.encode(dict(row), f"{where}[{i}]") for i, row in enumerate(book)],
+            "attrs": attrs,
+            "chapters": {
+                str(name): self.encode(chapter, f"{where}.chapters.{name}")
+                for name, chapter in book.chapters.items()
+            },
+        }
 
     def hall_of_fame(self, hof, where: str) -> dict:
         from deap import creator
+
         extra = set(vars(hof)) - {"maxsize", "keys", "items", "similar"}
         if extra:
             raise TypeError(f"checkpoint: {where} has attributes {sorted(extra)} it cannot store")
@@ -196,19 +212,27 @@ class _Encoder:
         for i, ind in enumerate(hof.items):
             cls = type(ind)
             if not isinstance(ind, dict) or getattr(creator, cls.__name__, None) is not cls:
-                raise TypeError(f"checkpoint: {where}[{i}] is a {cls.__qualname__}, not a "
-                                "deap.creator dict individual")
+                raise TypeError(
+                    f"checkpoint: {where}[{i}] is a {cls.__qualname__}, not a deap.creator dict individual"
+                )
             if kind not in (None, cls.__name__):
                 raise TypeError(f"checkpoint: {where} mixes individual classes")
             kind = cls.__name__
             extra = set(vars(ind)) - {"fitness"}
             if extra:
                 raise TypeError(f"checkpoint: {where}[{i}] has attributes {sorted(extra)} it cannot store")
-            items.append({"genome": self.encode(dict(ind), f"{where}[{i}]"),
-                          "fitness": [self.encode(float(v), f"{where}[{i}].fitness")
-                                      for v in ind.fitness.values]})
-        return {"maxsize": self.encode(hof.maxsize, f"{where}.maxsize"), "similar": similar_name,
-                "individual": kind, "items": items}
+            items.append(
+                {
+                    "genome": self.encode(dict(ind), f"{where}[{i}]"),
+                    "fitness": [self.encode(float(v), f"{where}[{i}].fitness") for v in ind.fitness.values],
+                }
+            )
+        return {
+            "maxsize": self.encode(hof.maxsize, f"{where}.maxsize"),
+            "similar": similar_name,
+            "individual": kind,
+            "items": items,
+        }
 
 
 class _Damaged(Exception):
@@ -272,6 +296,7 @@ class _Decoder:
 
     def logbook(self, body):
         from deap import tools
+
         book = tools.Logbook()
         for name, value in body["attrs"].items():
             setattr(book, name, self.decode(value))
@@ -289,6 +314,7 @@ class _Decoder:
         from deap import creator, tools
 
         from evomod import evolve
+
         module, _, name = str(body["similar"]).partition(":")
         similar = getattr(evolve, name, None) if module == evolve.__name__ and "." not in name else None
         if not callable(similar):
@@ -319,8 +345,14 @@ class _Decoder:
 
 # -- files -----------------------------------------------------------------------
 
-def save(directory, state, config: dict, write: Callable[[Path, bytes | str], None] = atomic_write,
-         log_position: dict | None = None) -> None:
+
+def save(
+    directory,
+    state,
+    config: dict,
+    write: Callable[[Path, bytes | str], None] = atomic_write,
+    log_position: dict | None = None,
+) -> None:
     """Store ``state`` (a dataclass) for the run whose resolved config is
     ``config``. With ``log_position``, the state's ``logbook`` is stored as
     that position in ``log.csv`` instead of its rows."""
@@ -328,23 +360,30 @@ def save(directory, state, config: dict, write: Callable[[Path, bytes | str], No
         raise TypeError("checkpoint: the state must be a dataclass")
     directory = Path(directory)
     encoder = _Encoder()
-    fields = {f.name: (_tag("logfile", dict(log_position))
-                       if f.name == "logbook" and log_position is not None
-                       else encoder.encode(getattr(state, f.name), f.name))
-              for f in dataclasses.fields(state)}
+    fields = {
+        f.name: (
+            _tag("logfile", dict(log_position))
+            if f.name == "logbook" and log_position is not None
+            else encoder.encode(getattr(state, f.name), f.name)
+        )
+        for f in dataclasses.fields(state)
+    }
     buffer = io.BytesIO()
     np.savez(buffer, **encoder.arrays)
     arrays = buffer.getvalue()
     state_json = fields
-    doc = {"format": FORMAT, "version": VERSION,
-           "state_class": type(state).__qualname__,
-           "generation": getattr(state, "generation", None),
-           "config_sha256": config_hash(config),
-           "arrays_file": ARRAYS_FILE,
-           "arrays_sha256": hashlib.sha256(arrays).hexdigest(),
-           "state_sha256": sha256_text(canonical_json(state_json)),
-           "config": config,
-           "state": state_json}
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "state_class": type(state).__qualname__,
+        "generation": getattr(state, "generation", None),
+        "config_sha256": config_hash(config),
+        "arrays_file": ARRAYS_FILE,
+        "arrays_sha256": hashlib.sha256(arrays).hexdigest(),
+        "state_sha256": sha256_text(canonical_json(state_json)),
+        "config": config,
+        "state": state_json,
+    }
     text = json.dumps(doc, ensure_ascii=False) + "\n"
     write(directory / NEXT_ARRAYS_FILE, arrays)
     write(directory / JSON_FILE, text)
@@ -374,9 +413,13 @@ def load(directory, config: dict, state_cls):
     if not json_path.exists():
         legacy = directory / LEGACY_FILE
         if legacy.exists():
-            raise _refuse(LEGACY_FILE, legacy, "is a legacy pickle checkpoint; pickle checkpoints "
-                          "are not loaded for safety (unpickling can run any code); start the run "
-                          "again in a new directory")
+            raise _refuse(
+                LEGACY_FILE,
+                legacy,
+                "is a legacy pickle checkpoint; pickle checkpoints "
+                "are not loaded for safety (unpickling can run any code); start the run "
+                "again in a new directory",
+            )
         raise FileError("run", f"{directory} has no {JSON_FILE} to resume from")
     raw = _read(json_path, JSON_FILE)
     if not raw.strip():
@@ -385,14 +428,19 @@ def load(directory, config: dict, state_cls):
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         reason = "not UTF-8" if isinstance(err, UnicodeDecodeError) else f"not valid JSON ({err})"
-        raise _refuse(JSON_FILE, json_path, f"is not a checkpoint: {reason}; "
-                      "it is truncated or damaged") from None
+        raise _refuse(
+            JSON_FILE, json_path, f"is not a checkpoint: {reason}; it is truncated or damaged"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise _refuse(JSON_FILE, json_path, "is not an evomod checkpoint")
     version = doc.get("version")
     if version not in READABLE_VERSIONS:
-        raise _refuse(JSON_FILE, json_path, f"has checkpoint format version {version!r}; "
-                      f"this evomod reads versions {', '.join(map(str, READABLE_VERSIONS))}")
+        raise _refuse(
+            JSON_FILE,
+            json_path,
+            f"has checkpoint format version {version!r}; "
+            f"this evomod reads versions {', '.join(map(str, READABLE_VERSIONS))}",
+        )
     try:
         saved_hash, arrays_hash, state_hash = doc["config_sha256"], doc["arrays_sha256"], doc["state_sha256"]
         state_json = doc["state"]
@@ -402,9 +450,13 @@ def load(directory, config: dict, state_cls):
     if saved_hash != config_hash(config):
         changed = config_differences(saved_config, config) if isinstance(saved_config, dict) else []
         what = "; changed: " + ", ".join(changed) if changed else ""
-        raise _refuse(JSON_FILE, json_path, "was made with another config: config.json no longer "
-                      f"matches the checkpoint (config hash differs){what}; restore config.json or "
-                      "start a new run")
+        raise _refuse(
+            JSON_FILE,
+            json_path,
+            "was made with another config: config.json no longer "
+            f"matches the checkpoint (config hash differs){what}; restore config.json or "
+            "start a new run",
+        )
     if not isinstance(state_json, dict) or sha256_text(canonical_json(state_json)) != state_hash:
         raise _refuse(JSON_FILE, json_path, "fails its checksum: the saved state is damaged")
     arrays_path = directory / ARRAYS_FILE
@@ -418,8 +470,9 @@ def load(directory, config: dict, state_cls):
         elif blob is None:
             raise _refuse(ARRAYS_FILE, arrays_path, "is missing; the checkpoint is incomplete")
         else:
-            raise _refuse(ARRAYS_FILE, arrays_path, "fails its SHA-256 checksum: the genome "
-                          "arrays are damaged")
+            raise _refuse(
+                ARRAYS_FILE, arrays_path, "fails its SHA-256 checksum: the genome arrays are damaged"
+            )
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -431,8 +484,9 @@ def load(directory, config: dict, state_cls):
     except _Damaged as err:
         raise _refuse(JSON_FILE, json_path, f"{err}; it is damaged") from None
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise _refuse(JSON_FILE, json_path, f"cannot be decoded ({type(err).__name__}: {err}); "
-                      "it is damaged") from None
+        raise _refuse(
+            JSON_FILE, json_path, f"cannot be decoded ({type(err).__name__}: {err}); it is damaged"
+        ) from None
     return _build_state(state_cls, values, json_path)
 
 
@@ -443,11 +497,18 @@ def _build_state(state_cls, values: dict, json_path: Path):
         values.pop(name, None)
     unknown = [name for name in values if name not in fields]
     if unknown:
-        raise _refuse(JSON_FILE, json_path, f"holds state fields {unknown} that this evomod does "
-                      "not know; it was made by another version")
-    missing = [name for name, f in fields.items() if name not in values
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        raise _refuse(
+            JSON_FILE,
+            json_path,
+            f"holds state fields {unknown} that this evomod does not know; it was made by another version",
+        )
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in values
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
-        raise _refuse(JSON_FILE, json_path, f"lacks state fields {missing}; it was made by "
-                      "another version")
+        raise _refuse(JSON_FILE, json_path, f"lacks state fields {missing}; it was made by another version")
     return state_cls(**values)

@@ -39,7 +39,7 @@ MAX_PATTERNS = 2**20
 MAX_GOALS = 10_000
 MAX_LAYERS = 16
 MAX_LAYER_WIDTH = 1_024
-MAX_SLOTS = 250_000          # connection slots of a layered network (sum of w[i] * w[i+1])
+MAX_SLOTS = 250_000  # connection slots of a layered network (sum of w[i] * w[i+1])
 MAX_WEIGHT_VALUES = 254
 MAX_GATES = 1_000
 MAX_SETTLE_STEPS = 100_000
@@ -52,12 +52,30 @@ MAX_POWER = 10.0
 INT_CEILING = 2**31 - 1
 # A config file larger than this is not a config.
 MAX_FILE_BYTES = 16 * 2**20
-_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-               list: "a list", dict: "a table"}
+_TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
 
 
-def spec(default, kind, *, choices=None, minimum=None, maximum=None, exclusive_min=False,
-         item=None, nullable=False, min_items=None, max_items=None, finite=True):
+def spec(
+    default,
+    kind,
+    *,
+    choices=None,
+    minimum=None,
+    maximum=None,
+    exclusive_min=False,
+    item=None,
+    nullable=False,
+    min_items=None,
+    max_items=None,
+    finite=True,
+):
     """A config field: its default, type and allowed values.
 
     Numbers must be finite unless ``finite=False``. An int field without its
@@ -66,9 +84,18 @@ def spec(default, kind, *, choices=None, minimum=None, maximum=None, exclusive_m
     ``kind``) for bounded or nested items; ``min_items``/``max_items`` bound a
     list's length.
     """
-    meta = dict(kind=kind, choices=choices, minimum=minimum, maximum=maximum,
-                exclusive_min=exclusive_min, item=item, nullable=nullable,
-                min_items=min_items, max_items=max_items, finite=finite)
+    meta = dict(
+        kind=kind,
+        choices=choices,
+        minimum=minimum,
+        maximum=maximum,
+        exclusive_min=exclusive_min,
+        item=item,
+        nullable=nullable,
+        min_items=min_items,
+        max_items=max_items,
+        finite=finite,
+    )
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -89,8 +116,7 @@ def _number(x) -> str:
 
 
 def _int_bounds(minimum, maximum):
-    return (-INT_CEILING if minimum is None else minimum,
-            INT_CEILING if maximum is None else maximum)
+    return (-INT_CEILING if minimum is None else minimum, INT_CEILING if maximum is None else maximum)
 
 
 def _range_text(minimum, maximum, exclusive_min=False) -> str:
@@ -102,8 +128,18 @@ def _range_text(minimum, maximum, exclusive_min=False) -> str:
     return " and ".join(parts)
 
 
-def allowed_values(kind, choices=None, minimum=None, maximum=None, exclusive_min=False,
-                   item=None, nullable=False, min_items=None, max_items=None, finite=True):
+def allowed_values(
+    kind,
+    choices=None,
+    minimum=None,
+    maximum=None,
+    exclusive_min=False,
+    item=None,
+    nullable=False,
+    min_items=None,
+    max_items=None,
+    finite=True,
+):
     """What a field accepts, as the ``(allowed: ...)`` part of its errors."""
     if isinstance(choices, Registry):
         choices = choices.names()
@@ -114,8 +150,7 @@ def allowed_values(kind, choices=None, minimum=None, maximum=None, exclusive_min
     if kind is int:
         text = "an integer " + _range_text(*_int_bounds(minimum, maximum), exclusive_min)
     elif kind is float:
-        text = ("a finite number " if finite else "a number ") + \
-            _range_text(minimum, maximum, exclusive_min)
+        text = ("a finite number " if finite else "a number ") + _range_text(minimum, maximum, exclusive_min)
     elif kind is list:
         if min_items is not None and max_items is not None:
             count = f"{min_items}" if min_items == max_items else f"{min_items} to {max_items}"
@@ -136,13 +171,25 @@ def allowed_values(kind, choices=None, minimum=None, maximum=None, exclusive_min
     return text.strip()
 
 
-def _check_value(name, value, kind, choices=None, minimum=None, maximum=None,
-                 exclusive_min=False, item=None, nullable=False, min_items=None,
-                 max_items=None, finite=True):
+def _check_value(
+    name,
+    value,
+    kind,
+    choices=None,
+    minimum=None,
+    maximum=None,
+    exclusive_min=False,
+    item=None,
+    nullable=False,
+    min_items=None,
+    max_items=None,
+    finite=True,
+):
     """``value`` checked against a field's spec and converted (lists to tuples,
     whole floats to int, ints to float); anything else is a ConfigError."""
-    allowed = allowed_values(kind, choices, minimum, maximum, exclusive_min, item, nullable,
-                             min_items, max_items, finite)
+    allowed = allowed_values(
+        kind, choices, minimum, maximum, exclusive_min, item, nullable, min_items, max_items, finite
+    )
 
     def refuse(problem):
         raise ConfigError(name, problem, allowed)
@@ -201,8 +248,11 @@ def _build(cls, data: Any, section: str):
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(section, f"must be a table, got {_show(data)}",
-                          f"a [{section}] table" if section else "a table of settings")
+        raise ConfigError(
+            section,
+            f"must be a table, got {_show(data)}",
+            f"a [{section}] table" if section else "a table of settings",
+        )
     known = [f.name for f in fields(cls)]
     for key in data:
         if key not in known:
@@ -210,8 +260,9 @@ def _build(cls, data: Any, section: str):
     values = {}
     for f in fields(cls):
         if f.name in data and "kind" in f.metadata:
-            values[f.name] = _check_value(f"{section}.{f.name}" if section else f.name,
-                                          data[f.name], **f.metadata)
+            values[f.name] = _check_value(
+                f"{section}.{f.name}" if section else f.name, data[f.name], **f.metadata
+            )
     return cls(**values)
 
 
@@ -232,8 +283,13 @@ class ScheduleSpec:
 class CostSpec:
     kind: str = spec("squared_length", str, choices=COSTS)
     positions: str = spec("model", str, choices=POSITION_KINDS)
-    custom_positions: tuple | None = spec(None, list, nullable=True, max_items=MAX_NODES,
-                                          item=dict(kind=list, item=float, min_items=2, max_items=2))
+    custom_positions: tuple | None = spec(
+        None,
+        list,
+        nullable=True,
+        max_items=MAX_NODES,
+        item=dict(kind=list, item=float, min_items=2, max_items=2),
+    )
     power: float = spec(1.0, float, minimum=0.0, maximum=MAX_POWER)
     weight: float = spec(0.0, float, minimum=0.0)
     scope: str = spec("simplified", str, choices=COST_SCOPES)
@@ -317,14 +373,16 @@ def from_dict(data: dict, seed: int | None = None) -> Config:
         sections[name] = _build(cls, data.pop(name, None), name)
     sections["model"] = _build(model_spec, raw_model, "model")
     top = _build(Config, data, "")
-    config = Config(**{**{f.name: getattr(top, f.name) for f in fields(Config)
-                          if f.name not in sections}, **sections})
+    config = Config(
+        **{**{f.name: getattr(top, f.name) for f in fields(Config) if f.name not in sections}, **sections}
+    )
     refuse_unused(config)
     validate(config)
     return config
 
 
 # -- fields that do not apply -----------------------------------------------------
+
 
 def _unused_rules(config: Config):
     """``(field, applies, situation, requirement, checked_when_resolved)`` per rule.
@@ -342,29 +400,64 @@ def _unused_rules(config: Config):
     penalising = SELECTIONS.select(lambda s: s.cost_as_penalty)
     switching = SCHEDULES.select(lambda s: s.uses_period)
     rules = [
-        ("cost.custom_positions", cost.positions == "custom",
-         f"cost.positions is {cost.positions!r}", "only with cost.positions = 'custom'", True),
-        ("cost.power", edge_cost.uses_power, f"cost.kind is {cost.kind!r}",
-         f"only with cost.kind = {_either(powered)}", True),
-        ("cost.positions", edge_cost.uses_positions, f"cost.kind {cost.kind!r} uses no positions",
-         f"only with cost.kind = {_either(placed)}", True),
-        ("cost.weight", scheme.cost_as_penalty and sel.treatment == "P&CC",
-         f"selection is {sel.kind!r} with treatment {sel.treatment!r}",
-         f"only with selection.kind = {_either(penalising)} and selection.treatment = 'P&CC' "
-         "(the other schemes keep the cost a separate objective)", True),
-        ("model.settle_steps", feedback, "model.feedback is false",
-         "only with model.feedback = true", True),
-        ("schedule.period", SCHEDULES.get(sch.kind).uses_period, f"schedule.kind is {sch.kind!r}",
-         f"only with schedule.kind = {_either(switching)}", False),
-        ("schedule.goals", sch.family is None, f"schedule.family {sch.family!r} supplies the goals",
-         "either schedule.goals or schedule.family, not both", False),
+        (
+            "cost.custom_positions",
+            cost.positions == "custom",
+            f"cost.positions is {cost.positions!r}",
+            "only with cost.positions = 'custom'",
+            True,
+        ),
+        (
+            "cost.power",
+            edge_cost.uses_power,
+            f"cost.kind is {cost.kind!r}",
+            f"only with cost.kind = {_either(powered)}",
+            True,
+        ),
+        (
+            "cost.positions",
+            edge_cost.uses_positions,
+            f"cost.kind {cost.kind!r} uses no positions",
+            f"only with cost.kind = {_either(placed)}",
+            True,
+        ),
+        (
+            "cost.weight",
+            scheme.cost_as_penalty and sel.treatment == "P&CC",
+            f"selection is {sel.kind!r} with treatment {sel.treatment!r}",
+            f"only with selection.kind = {_either(penalising)} and selection.treatment = 'P&CC' "
+            "(the other schemes keep the cost a separate objective)",
+            True,
+        ),
+        ("model.settle_steps", feedback, "model.feedback is false", "only with model.feedback = true", True),
+        (
+            "schedule.period",
+            SCHEDULES.get(sch.kind).uses_period,
+            f"schedule.kind is {sch.kind!r}",
+            f"only with schedule.kind = {_either(switching)}",
+            False,
+        ),
+        (
+            "schedule.goals",
+            sch.family is None,
+            f"schedule.family {sch.family!r} supplies the goals",
+            "either schedule.goals or schedule.family, not both",
+            False,
+        ),
     ]
     # The schemes' own [selection] fields (elitist's elite, pnsga2's cost_probability).
     own = dict.fromkeys(key for _, other in SELECTIONS.items() for key in sorted(other.own_fields))
     for key in own:
         owners = SELECTIONS.select(lambda s: key in s.own_fields)
-        rules.append((f"selection.{key}", key in scheme.own_fields, f"selection.kind is {sel.kind!r}",
-                      f"only with selection.kind = {_either(owners)}", False))
+        rules.append(
+            (
+                f"selection.{key}",
+                key in scheme.own_fields,
+                f"selection.kind is {sel.kind!r}",
+                f"only with selection.kind = {_either(owners)}",
+                False,
+            )
+        )
     return rules
 
 
@@ -386,8 +479,12 @@ def refuse_unused(config: Config, given: dict | None = None) -> None:
     With ``given`` (the mapping the user wrote), any field present counts;
     without it, a field counts when it differs from its default.
     """
-    defaults = {"cost": CostSpec(), "selection": SelectionSpec(), "schedule": ScheduleSpec(),
-                "model": type(config.model)()}
+    defaults = {
+        "cost": CostSpec(),
+        "selection": SelectionSpec(),
+        "schedule": ScheduleSpec(),
+        "model": type(config.model)(),
+    }
     for name, applies, situation, requirement, resolved in _unused_rules(config):
         if applies:
             continue
@@ -403,6 +500,7 @@ def refuse_unused(config: Config, given: dict | None = None) -> None:
 
 
 # -- reading files ---------------------------------------------------------------
+
 
 def read_text(path: str | Path, what: str, kind: str, limit: int = MAX_FILE_BYTES) -> str:
     """A file's text, which must be UTF-8; anything else is one ConfigError naming the file."""
@@ -423,9 +521,10 @@ def read_text(path: str | Path, what: str, kind: str, limit: int = MAX_FILE_BYTE
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[:err.start].count(b"\n") + 1
-        raise FileError(what, f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} "
-                                f"on line {line})", "UTF-8 text") from None
+        line = raw[: err.start].count(b"\n") + 1
+        raise FileError(
+            what, f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line})", "UTF-8 text"
+        ) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -440,7 +539,9 @@ def read_toml(path: str | Path, what: str = "config") -> dict:
     except RecursionError:
         raise FileError(what, f"{path} nests arrays or tables too deeply to be a config") from None
     except ValueError as err:  # e.g. an integer of more digits than Python converts
-        raise FileError(what, f"{path} is not valid TOML: {' '.join(str(err).split(';')[0].split())}") from None
+        raise FileError(
+            what, f"{path} is not valid TOML: {' '.join(str(err).split(';')[0].split())}"
+        ) from None
 
 
 def _sets_anything(value) -> bool:
@@ -454,9 +555,11 @@ def load(path: str | Path, seed: int | None = None) -> Config:
     that has no effect under its other choices is refused."""
     data = read_toml(path)
     if not _sets_anything(data):
-        raise ConfigError("config", f"{path} sets nothing; a run would silently use every default",
-                          "set at least the run's [task] name or [model] kind, e.g. "
-                          "[task] name = \"retina\"")
+        raise ConfigError(
+            "config",
+            f"{path} sets nothing; a run would silently use every default",
+            'set at least the run\'s [task] name or [model] kind, e.g. [task] name = "retina"',
+        )
     config = from_dict(data, seed)
     refuse_unused(config, given=data)
     return config
@@ -466,4 +569,5 @@ def validate(config: Config) -> None:
     """Checks that span fields: the parts must fit together."""
     # Deferred imports: building the task and model is the real test of fit.
     from evomod.build import build_parts
+
     build_parts(config)

@@ -58,6 +58,7 @@ class EdgeCost:
 @COSTS.register("none")
 class NoCost(EdgeCost):
     """No connection cost."""
+
     charges_nothing = True
 
     def of_edges(self, src, dst, weight, cost):
@@ -75,6 +76,7 @@ class ConnectionCount(EdgeCost):
 @COSTS.register("squared_length")
 class SquaredLength(EdgeCost):
     """Summed squared length after moving hidden nodes to their optimal positions."""
+
     uses_positions = True
 
     def of_edges(self, src, dst, weight, cost):
@@ -87,6 +89,7 @@ class SquaredLength(EdgeCost):
 @COSTS.register("distance_weighted")
 class DistanceWeighted(EdgeCost):
     """Sum of |w| * d**power at fixed positions (Achterberg et al. 2023's local cost)."""
+
     uses_positions = True
     uses_power = True
     depends_on_weight_values = True
@@ -114,8 +117,7 @@ def node_positions(model, kind="model", custom=None, rng=None) -> np.ndarray:
         placed[inputs, 0] = rng.uniform(*UNIFORM_INPUT_RANGE, size=len(inputs))
         return placed
     if kind == "index":
-        return np.column_stack([np.arange(model.n_nodes, dtype=np.float64),
-                                np.zeros(model.n_nodes)])
+        return np.column_stack([np.arange(model.n_nodes, dtype=np.float64), np.zeros(model.n_nodes)])
     if kind == "custom":
         allowed = f"a list of {model.n_nodes} [x, y] pairs of finite numbers, one per node"
         if custom is None:
@@ -126,8 +128,11 @@ def node_positions(model, kind="model", custom=None, rng=None) -> np.ndarray:
             raise ConfigError("cost.custom_positions", "must hold numbers only", allowed) from None
         if pos.shape != (model.n_nodes, 2):
             got = f"{len(custom)} entries" if pos.ndim != 2 else f"{pos.shape[0]} pairs"
-            raise ConfigError("cost.custom_positions",
-                              f"needs one [x, y] per node ({model.n_nodes} nodes), got {got}", allowed)
+            raise ConfigError(
+                "cost.custom_positions",
+                f"needs one [x, y] per node ({model.n_nodes} nodes), got {got}",
+                allowed,
+            )
         if not np.isfinite(pos).all():
             raise ConfigError("cost.custom_positions", "contains nan or infinity", allowed)
         return pos
@@ -137,8 +142,15 @@ def node_positions(model, kind="model", custom=None, rng=None) -> np.ndarray:
 class ConnectionCost:
     """The run's cost: a registered ``EdgeCost`` with its positions, scope and power."""
 
-    def __init__(self, kind: str, positions: np.ndarray, fixed: np.ndarray, power: float = 1.0,
-                 scope: str = "all", outputs: np.ndarray | None = None):
+    def __init__(
+        self,
+        kind: str,
+        positions: np.ndarray,
+        fixed: np.ndarray,
+        power: float = 1.0,
+        scope: str = "all",
+        outputs: np.ndarray | None = None,
+    ):
         self.edge_cost = COSTS.get(kind)()
         if scope not in COST_SCOPES:
             raise ConfigError("cost.scope", f"unknown scope {scope!r}", COST_SCOPES)
@@ -170,8 +182,12 @@ class ConnectionCost:
         weight = np.ascontiguousarray(weight, dtype=np.float64)
         if self.scope == "all" or self.outputs is None:  # None: the model's edges are already pruned
             return weight
-        return kernel.on_path_to_output(np.ascontiguousarray(src, dtype=np.int64),
-                                        np.ascontiguousarray(dst, dtype=np.int64), weight, self.outputs)
+        return kernel.on_path_to_output(
+            np.ascontiguousarray(src, dtype=np.int64),
+            np.ascontiguousarray(dst, dtype=np.int64),
+            weight,
+            self.outputs,
+        )
 
     def of_edges(self, src, dst, weight) -> np.ndarray:
         src = np.ascontiguousarray(src, dtype=np.int64)
@@ -183,7 +199,10 @@ class ConnectionCost:
     def placement(self, model, genomes, i: int) -> np.ndarray:
         """Node positions individual ``i`` is costed at (optimal ones for squared_length)."""
         src, dst, weight = model.edges(genomes)
-        weight = self.charged(src[i:i + 1], dst[i:i + 1], weight[i:i + 1])[0]
-        return self.edge_cost.placement(np.ascontiguousarray(src[i], dtype=np.int64),
-                                        np.ascontiguousarray(dst[i], dtype=np.int64),
-                                        np.ascontiguousarray(weight, dtype=np.float64), self)
+        weight = self.charged(src[i : i + 1], dst[i : i + 1], weight[i : i + 1])[0]
+        return self.edge_cost.placement(
+            np.ascontiguousarray(src[i], dtype=np.int64),
+            np.ascontiguousarray(dst[i], dtype=np.int64),
+            np.ascontiguousarray(weight, dtype=np.float64),
+            self,
+        )

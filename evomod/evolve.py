@@ -53,6 +53,7 @@ class State:
     generator: every draw of a run comes from it (DEAP's Logbook and
     HallOfFame draw nothing).
     """
+
     # Fields older checkpoints hold that mean nothing any more: the stdlib
     # ``random`` generator's state, kept for DEAP, which never drew from it.
     RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("stdlib_state",)
@@ -79,8 +80,9 @@ class State:
     objectives: np.ndarray | None = None
 
 
-def note_epoch_end(epoch_ends: list, generation: int, period: int, best_perfect: bool, k: int,
-                   describe: Callable[[], dict]) -> bool:
+def note_epoch_end(
+    epoch_ends: list, generation: int, period: int, best_perfect: bool, k: int, describe: Callable[[], dict]
+) -> bool:
     """Keep ``epoch_ends`` (at most ``k`` entries, oldest first) up to date
     for the steady-state rule and say whether it now holds: the population's
     best was perfect at the end of each of the last ``k`` consecutive epochs.
@@ -107,14 +109,14 @@ def steady_generation(rows, period: int, k: int) -> int | None:
 
 
 class Evolution:
-    def __init__(self, config, parts: Parts | None = None,
-                 measure: Callable[[dict], dict] | None = None):
+    def __init__(self, config, parts: Parts | None = None, measure: Callable[[dict], dict] | None = None):
         self.config = config
         self.parts = parts or build_parts(config)
         # measure(network_json) -> extra log columns (modularity), cached by genome.
         if measure is None and config.objective == "modularity":
             # Selecting on Q needs the measure even when Q is not logged.
             from evomod.modularity.tracking import log_measure
+
             measure = log_measure(config)
         self.measure = measure
         self._measured: dict[bytes, dict] = {}
@@ -132,16 +134,26 @@ class Evolution:
         else:
             genomes = {k: np.array(v, copy=True) for k, v in genomes.items()}
             if size(genomes) != self.config.population:
-                raise ValueError(f"{size(genomes)} genomes given for a population of "
-                                 f"{self.config.population}")
+                raise ValueError(
+                    f"{size(genomes)} genomes given for a population of {self.config.population}"
+                )
         n = size(genomes)
         if self.selection.heritable_random_objective and RANDOM_OBJECTIVE not in genomes:
             genomes[RANDOM_OBJECTIVE] = self.rng.random(n)
         logbook = tools.Logbook()
         logbook.header = list(LOG_FIELDS)
-        return State(0, genomes, {}, logbook,
-                     tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
-                     np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n))
+        return State(
+            0,
+            genomes,
+            {},
+            logbook,
+            tools.HallOfFame(self.config.hall_of_fame, similar=_same_genome),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n, dtype=np.int64),
+            np.zeros(n),
+        )
 
     def restore(self, state: State) -> None:
         self.rng.bit_generator.state = state.rng_state
@@ -162,8 +174,7 @@ class Evolution:
         """Fraction of correct answers under ``goal`` (or, with
         ``objective = "modularity"``, each network's Q: for Q_max baselines)."""
         if self.config.objective == "modularity":
-            return np.array([self._measure_genome(take(genomes, [i]))["q"]
-                             for i in range(size(genomes))])
+            return np.array([self._measure_genome(take(genomes, [i]))["q"] for i in range(size(genomes))])
         task = self.parts.task
         inputs, target = task.inputs, task.target(goal)
         if patterns is not None:
@@ -174,8 +185,9 @@ class Evolution:
         """Goal-independent scores: connection cost and the model's own penalty."""
         return self.parts.cost(self.parts.model, genomes), self.parts.model.penalty(genomes)
 
-    def offspring_structure(self, children: Genomes, parents: Genomes,
-                            parent_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def offspring_structure(
+        self, children: Genomes, parents: Genomes, parent_cost: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``structure`` of mutants, re-solving the cost only where the edges
         it depends on changed (most offspring keep their parent's wiring)."""
         model, cost = self.parts.model, self.parts.cost
@@ -236,20 +248,27 @@ class Evolution:
         order = self.ranking(state)
         best = int(order[0])
         perfect = self.perfect(state)
-        row = {"gen": state.generation, "goal": goal,
-               # One array as the single datum: DEAP applies the key per datum in Python.
-               "best": float(np.max(state.performance)),
-               "median": float(np.median(state.performance)),
-               "mean": float(np.mean(state.performance)),
-               "perfect": int(perfect.sum()),
-               "cost": float(state.cost[best]),
-               "connections": int(np.count_nonzero(self.parts.model.edges(take(state.genomes, [best]))[2]))}
+        row = {
+            "gen": state.generation,
+            "goal": goal,
+            # One array as the single datum: DEAP applies the key per datum in Python.
+            "best": float(np.max(state.performance)),
+            "median": float(np.median(state.performance)),
+            "mean": float(np.mean(state.performance)),
+            "perfect": int(perfect.sum()),
+            "cost": float(state.cost[best]),
+            "connections": int(np.count_nonzero(self.parts.model.edges(take(state.genomes, [best]))[2])),
+        }
         every = self.config.log_modularity_every
         if self.measure is not None and every > 0 and state.generation % every == 0:
             row.update(self._measure_genome(take(state.genomes, [best])))
         front_every = self.config.log_front_every
-        if (self.measure is not None and self.selection.has_fronts and front_every > 0
-                and state.generation % front_every == 0):
+        if (
+            self.measure is not None
+            and self.selection.has_fronts
+            and front_every > 0
+            and state.generation % front_every == 0
+        ):
             row.update(self._measure_top_front(state))
         state.logbook.record(**row)
         if perfect.any() and goal not in state.first_solved:
@@ -267,17 +286,28 @@ class Evolution:
         if len(top) == 0:
             top = np.flatnonzero(fit == fit.max())
         values = np.array([self._q_of_wiring(state.genomes, i) for i in top])
-        return {"q_front_mean": float(values.mean()), "q_front_median": float(np.median(values)),
-                "front_size": int(len(top))}
+        return {
+            "q_front_mean": float(values.mean()),
+            "q_front_median": float(np.median(values)),
+            "front_size": int(len(top)),
+        }
 
     def _track_epochs(self, state: State, goal: str, best_perfect: bool, best: int) -> None:
         """``best``: the best perfect network, if any (the one kept when perfect)."""
         if state.steady_at is not None:
             return
-        network = (lambda: self.parts.model.to_json(state.genomes, best))
-        if note_epoch_end(state.epoch_ends, state.generation, self.parts.schedule.period,
-                          best_perfect, self.config.steady_epochs,
-                          lambda: {"generation": state.generation, "goal": goal, "network": network()}):
+
+        def network():
+            return self.parts.model.to_json(state.genomes, best)
+
+        if note_epoch_end(
+            state.epoch_ends,
+            state.generation,
+            self.parts.schedule.period,
+            best_perfect,
+            self.config.steady_epochs,
+            lambda: {"generation": state.generation, "goal": goal, "network": network()},
+        ):
             state.steady_at = state.generation
             state.steady_networks = list(state.epoch_ends)
 

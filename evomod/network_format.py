@@ -96,8 +96,9 @@ def network_format(kind: str) -> str:
     return getattr(MODELS.get(kind, "network.kind"), "network_format", "layered")
 
 
-def parse_network(data, kind: str | None = None, layers=None, inputs=None,
-                  n_gates: int | None = None) -> Network:
+def parse_network(
+    data, kind: str | None = None, layers=None, inputs=None, n_gates: int | None = None
+) -> Network:
     """``data`` checked against the exchange format (module docstring).
 
     A model reading its own networks gives its ``kind`` and its shape: the
@@ -106,8 +107,7 @@ def parse_network(data, kind: str | None = None, layers=None, inputs=None,
     is refused as soon as that field is read, before its nodes are.
     """
     if not isinstance(data, Mapping):
-        raise ConfigError("network", f"must be a dict in the evomod JSON format, "
-                                     f"got {type(data).__name__}")
+        raise ConfigError("network", f"must be a dict in the evomod JSON format, got {type(data).__name__}")
     given = require(data, "kind", "network")
     kinds = MODELS.names()
     if not isinstance(given, str) or given not in kinds:
@@ -146,8 +146,9 @@ def _list(value, field: str) -> list:
 
 def _check_size(n: int) -> None:
     if n > MAX_NODES:
-        raise ConfigError("network", f"has {n} nodes, too many to build its graph",
-                          f"at most {MAX_NODES} nodes")
+        raise ConfigError(
+            "network", f"has {n} nodes, too many to build its graph", f"at most {MAX_NODES} nodes"
+        )
 
 
 def _finite(x) -> bool:
@@ -166,16 +167,21 @@ def _known(nid: int, index: Mapping, where: str) -> int:
 def _parse_layered(net: Mapping, kind: str, expected_layers) -> Network:
     layer_sizes = _list(require(net, "layers", "network"), "network.layers")
     if len(layer_sizes) < 2 or not all(
-            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
-            for s in layer_sizes):
-        raise ConfigError("network.layers", f"must list at least two positive layer sizes, "
-                                            f"got {layer_sizes!r}")
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in layer_sizes
+    ):
+        raise ConfigError(
+            "network.layers", f"must list at least two positive layer sizes, got {layer_sizes!r}"
+        )
     if sum(layer_sizes) > MAX_NODES:
-        raise ConfigError("network.layers", f"adds up to {sum(layer_sizes)} nodes, too many to build "
-                                            "its graph", f"at most {MAX_NODES} nodes in all")
+        raise ConfigError(
+            "network.layers",
+            f"adds up to {sum(layer_sizes)} nodes, too many to build its graph",
+            f"at most {MAX_NODES} nodes in all",
+        )
     if expected_layers is not None and list(layer_sizes) != list(expected_layers):
-        raise ConfigError("network.layers", f"{layer_sizes!r} does not match the model",
-                          [list(expected_layers)])
+        raise ConfigError(
+            "network.layers", f"{layer_sizes!r} does not match the model", [list(expected_layers)]
+        )
     nodes = _list(require(net, "nodes", "network"), "network.nodes")
     _check_size(len(nodes))
     ids, layers, index = [], [], {}
@@ -185,10 +191,14 @@ def _parse_layered(net: Mapping, kind: str, expected_layers) -> Network:
             raise ConfigError(where, f"must be a dict, got {type(node).__name__}")
         nid = node_id(require(node, "id", where), f"{where}.id")
         layer = require(node, "layer", where)
-        if (isinstance(layer, bool) or not isinstance(layer, (int, np.integer))
-                or not 0 <= layer < len(layer_sizes)):
-            raise ConfigError(f"{where}.layer", f"must be an integer in 0..{len(layer_sizes) - 1}, "
-                                                f"got {layer!r}")
+        if (
+            isinstance(layer, bool)
+            or not isinstance(layer, (int, np.integer))
+            or not 0 <= layer < len(layer_sizes)
+        ):
+            raise ConfigError(
+                f"{where}.layer", f"must be an integer in 0..{len(layer_sizes) - 1}, got {layer!r}"
+            )
         if nid in index:
             raise ConfigError(f"{where}.id", f"duplicate node id {nid}")
         index[nid] = i
@@ -201,9 +211,11 @@ def _parse_layered(net: Mapping, kind: str, expected_layers) -> Network:
     wrong = np.flatnonzero(counts != np.array(layer_sizes))
     if len(wrong):
         l0 = int(wrong[0])
-        raise ConfigError("network.nodes", f"layer {l0} has {counts[l0]} nodes but "
-                                           f"network.layers says {layer_sizes[l0]}",
-                          "as many nodes in each layer as network.layers says")
+        raise ConfigError(
+            "network.nodes",
+            f"layer {l0} has {counts[l0]} nodes but network.layers says {layer_sizes[l0]}",
+            "as many nodes in each layer as network.layers says",
+        )
     edges = []
     for e, edge in enumerate(_list(require(net, "edges", "network"), "network.edges")):
         where = f"network.edges[{e}]"
@@ -213,16 +225,30 @@ def _parse_layered(net: Mapping, kind: str, expected_layers) -> Network:
         weight = edge[2]
         numeric = isinstance(weight, (int, float, np.integer, np.floating))
         if isinstance(weight, bool) or not numeric or not _finite(weight):
-            raise ConfigError(where, f"weight must be a finite number, got {_show(weight)}",
-                              f"numbers with |w| <= {MAX_EDGE_WEIGHT:g}")
+            raise ConfigError(
+                where,
+                f"weight must be a finite number, got {_show(weight)}",
+                f"numbers with |w| <= {MAX_EDGE_WEIGHT:g}",
+            )
         if layers[dst] <= layers[src]:
-            raise ConfigError(where, f"runs from layer {layers[src]} to layer {layers[dst]}; "
-                                     "edges must go from a lower to a higher layer")
+            raise ConfigError(
+                where,
+                f"runs from layer {layers[src]} to layer {layers[dst]}; "
+                "edges must go from a lower to a higher layer",
+            )
         edges.append((src, dst, weight, where))
-    return Network(kind=kind, format="layered", ids=np.array(ids, dtype=np.int64), index=index,
-                   outputs=layers == len(layer_sizes) - 1, edges=tuple(edges),
-                   layer_sizes=tuple(int(s) for s in layer_sizes), layers=layers,
-                   nodes=tuple(nodes), n_inputs=int(layer_sizes[0]))
+    return Network(
+        kind=kind,
+        format="layered",
+        ids=np.array(ids, dtype=np.int64),
+        index=index,
+        outputs=layers == len(layer_sizes) - 1,
+        edges=tuple(edges),
+        layer_sizes=tuple(int(s) for s in layer_sizes),
+        layers=layers,
+        nodes=tuple(nodes),
+        n_inputs=int(layer_sizes[0]),
+    )
 
 
 def _parse_gates(net: Mapping, kind: str, expected_inputs, n_gates) -> Network:
@@ -265,9 +291,16 @@ def _parse_gates(net: Mapping, kind: str, expected_inputs, n_gates) -> Network:
     for o, nid in enumerate(outs):
         where = f"network.outputs[{o}]"
         outputs[_known(node_id(nid, where), index, where)] = True
-    return Network(kind=kind, format="gates", ids=np.array(ids, dtype=np.int64), index=index,
-                   outputs=outputs, edges=tuple(edges), n_inputs=len(inputs),
-                   gates=tuple(parsed_gates))
+    return Network(
+        kind=kind,
+        format="gates",
+        ids=np.array(ids, dtype=np.int64),
+        index=index,
+        outputs=outputs,
+        edges=tuple(edges),
+        n_inputs=len(inputs),
+        gates=tuple(parsed_gates),
+    )
 
 
 def declared_nodes(network: Mapping) -> int:
@@ -279,6 +312,7 @@ def declared_nodes(network: Mapping) -> int:
 
 
 # -- networks in files (evomod score) ---------------------------------------------
+
 
 def read_json_file(path):
     """A UTF-8 JSON file's content (NaN and Infinity refused); any problem is one ConfigError."""
@@ -295,8 +329,9 @@ def read_json_file(path):
     except RecursionError:
         raise FileError("network", f"{path} is nested too deeply to be a network") from None
     except ValueError as err:  # e.g. an integer of more digits than Python converts
-        raise FileError("network", f"{path} is not valid JSON: "
-                          f"{' '.join(str(err).split(';')[0].split())}") from None
+        raise FileError(
+            "network", f"{path} is not valid JSON: {' '.join(str(err).split(';')[0].split())}"
+        ) from None
     return data
 
 
@@ -306,20 +341,24 @@ def network_in(data) -> Mapping:
         entries = data["networks"]
         allowed = 'a run\'s best.json: {"networks": [{"network": {...}}, ...]}'
         if not isinstance(entries, list):
-            raise FileError("networks", f"must be a list of hall-of-fame entries, got {_show(entries)}",
-                              allowed)
+            raise FileError(
+                "networks", f"must be a list of hall-of-fame entries, got {_show(entries)}", allowed
+            )
         if not entries:
             raise FileError("networks", "is empty: there is no network to score", allowed)
         if not isinstance(entries[0], Mapping):
-            raise FileError("networks[0]", f"must be an entry with a network, got {_show(entries[0])}",
-                              allowed)
+            raise FileError(
+                "networks[0]", f"must be an entry with a network, got {_show(entries[0])}", allowed
+            )
         if "network" not in entries[0]:
             raise FileError("networks[0].network", "missing", allowed)
         data = entries[0]["network"]
     if not isinstance(data, Mapping):
-        raise FileError("network", f"must be a network object, got {_show(data)}",
-                          f"an object with \"kind\" in {', '.join(MODELS.names())} "
-                          "(see evomod score --help)")
+        raise FileError(
+            "network",
+            f"must be a network object, got {_show(data)}",
+            f'an object with "kind" in {", ".join(MODELS.names())} (see evomod score --help)',
+        )
     return data
 
 
@@ -330,9 +369,12 @@ def scoring_defaults(kind) -> tuple[bool, str]:
     from dataclasses import fields
 
     from evomod.config import Config
+
     if not isinstance(kind, str) or kind not in MODELS.names():
         return False, "auto"
     defaults = {f.name: f.default for f in fields(Config)}
     setup = getattr(MODELS.get(kind), "paper_setup", {})
-    return (bool(setup.get("modularity_directed", defaults["modularity_directed"])),
-            setup.get("modularity_method", defaults["modularity_method"]))
+    return (
+        bool(setup.get("modularity_directed", defaults["modularity_directed"])),
+        setup.get("modularity_method", defaults["modularity_method"]),
+    )

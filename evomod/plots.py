@@ -15,9 +15,12 @@ import numpy as np  # noqa: E402
 from evomod.atomic import atomic_write  # noqa: E402
 from evomod.rundir import goal_switches, read_log  # noqa: E402
 
-
-COST_NAMES = {"squared_length": "squared length,\noptimal placement", "count": "connections",
-              "distance_weighted": "distance-weighted", "none": "none"}
+COST_NAMES = {
+    "squared_length": "squared length,\noptimal placement",
+    "count": "connections",
+    "distance_weighted": "distance-weighted",
+    "none": "none",
+}
 
 
 def _run_config(directory) -> dict:
@@ -37,9 +40,11 @@ def plot_run(directory, out=None) -> Path:
     cost = config.get("cost", {}).get("kind", "")
     directed = "directed" if config.get("modularity_directed", True) else "undirected"
     q_label = f"Q of the best\n({config.get('modularity_method', '?')}, {directed})"
-    panels = [("performance", [("best", "best", "-"), ("median", "median", "--"), ("mean", "mean", ":")]),
-              (f"cost of the best\n({COST_NAMES.get(cost, cost)})", [("cost", "cost", "-")]),
-              ("connections\nof the best", [("connections", "connections", "-")])]
+    panels = [
+        ("performance", [("best", "best", "-"), ("median", "median", "--"), ("mean", "mean", ":")]),
+        (f"cost of the best\n({COST_NAMES.get(cost, cost)})", [("cost", "cost", "-")]),
+        ("connections\nof the best", [("connections", "connections", "-")]),
+    ]
     if rows and "q" in rows[0]:
         panels.append((q_label, [("q", "Q", "-")]))
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.2 * len(panels)), sharex=True)
@@ -55,13 +60,21 @@ def plot_run(directory, out=None) -> Path:
             ax.legend(loc="lower right", fontsize="small")
     goals = sorted({r["goal"] for r in rows})
     selection = config.get("selection", {})
-    who = ", ".join(part for part in (
-        selection.get("treatment"), f"seed {config['seed']}" if "seed" in config else None,
-        f"population {config['population']}" if "population" in config else None) if part)
+    who = ", ".join(
+        part
+        for part in (
+            selection.get("treatment"),
+            f"seed {config['seed']}" if "seed" in config else None,
+            f"population {config['population']}" if "population" in config else None,
+        )
+        if part
+    )
     solved = [r["gen"] for r in rows if float(r.get("perfect", 0) or 0) > 0]
-    title = (f"{who or Path(directory).name}: goal {', '.join(goals)}"
-             + (f" ({len(switches)} switches, grey lines)" if switches else "")
-             + (f"; first perfect at generation {int(solved[0])}" if solved else "; never perfect"))
+    title = (
+        f"{who or Path(directory).name}: goal {', '.join(goals)}"
+        + (f" ({len(switches)} switches, grey lines)" if switches else "")
+        + (f"; first perfect at generation {int(solved[0])}" if solved else "; never perfect")
+    )
     np.atleast_1d(axes)[0].set_title(title, fontsize="medium")
     np.atleast_1d(axes)[-1].set_xlabel("generation")
     fig.tight_layout()

@@ -35,8 +35,7 @@ class Registry:
     modules each register several) instead of in registration order.
     """
 
-    def __init__(self, concept: str, field: str, builtins: tuple[str, ...],
-                 sort_names: bool = False):
+    def __init__(self, concept: str, field: str, builtins: tuple[str, ...], sort_names: bool = False):
         self.concept = concept
         self.field = field
         self._builtins = builtins
@@ -51,6 +50,7 @@ class Registry:
         A second entry under a taken name is a programming error, not a
         user's: it raises ``ValueError``.
         """
+
         def add(obj):
             if not isinstance(name, str) or not name:
                 raise ValueError(f"a {self.concept} needs a non-empty name, got {name!r}")
@@ -58,6 +58,7 @@ class Registry:
                 raise ValueError(f"{self.concept} {name!r} is registered twice")
             self._entries[name] = obj
             return obj
+
         return add if entry is None else add(entry)
 
     def unregister(self, name: str) -> None:
@@ -85,8 +86,15 @@ class Registry:
             return tuple(sorted(self._entries))
         rank = {module: i for i, module in enumerate(self._builtins)}
         order = {name: i for i, name in enumerate(self._entries)}
-        return tuple(sorted(self._entries, key=lambda name: (
-            rank.get(getattr(self._entries[name], "__module__", None), len(rank)), order[name])))
+        return tuple(
+            sorted(
+                self._entries,
+                key=lambda name: (
+                    rank.get(getattr(self._entries[name], "__module__", None), len(rank)),
+                    order[name],
+                ),
+            )
+        )
 
     def __contains__(self, name) -> bool:
         return name in self.names()
@@ -116,8 +124,9 @@ class Registry:
         return f"{self.field}:\n" + "\n".join(parts)
 
 
-MODELS = Registry("model", "model.kind",
-                  ("evomod.models.layered", "evomod.models.circuit", "evomod.models.threshold"))
+MODELS = Registry(
+    "model", "model.kind", ("evomod.models.layered", "evomod.models.circuit", "evomod.models.threshold")
+)
 COSTS = Registry("cost", "cost.kind", ("evomod.costs",))
 SCHEDULES = Registry("schedule", "schedule.kind", ("evomod.schedules",))
 SELECTIONS = Registry("selection", "selection.kind", ("evomod.selection",))

@@ -54,10 +54,18 @@ LEVEL = 0.95
 BOOTSTRAP_SEED = 0
 QM_MEASURES = ("qm", "qm_size", "q_rand", "q_rand_size", "q_max", "q_max_degree")
 BASE_MEASURES = ("q",) + QM_MEASURES + ("ncut", "performance", "connections")
-LABELS = {"q": "Q", "qm": "Qm", "qm_size": "Qm (size-matched Q_rand)",
-          "q_rand": "Q_rand (degree-preserving)", "q_rand_size": "Q_rand (size-matched genomes)",
-          "q_max": "Q_max (evolved)", "q_max_degree": "Q_max (degree-constrained)",
-          "ncut": "n-cut", "performance": "performance", "connections": "connections"}
+LABELS = {
+    "q": "Q",
+    "qm": "Qm",
+    "qm_size": "Qm (size-matched Q_rand)",
+    "q_rand": "Q_rand (degree-preserving)",
+    "q_rand_size": "Q_rand (size-matched genomes)",
+    "q_max": "Q_max (evolved)",
+    "q_max_degree": "Q_max (degree-constrained)",
+    "ncut": "n-cut",
+    "performance": "performance",
+    "connections": "connections",
+}
 QM_SAMPLES = 1000
 # Stands in for +inf (a censored time) inside the bootstrap: finite, so
 # interpolating between it and a real value never yields nan, and so large
@@ -66,6 +74,7 @@ _CENSORED = 1e300
 
 
 # -- statistics ------------------------------------------------------------------
+
 
 def _as_finite(values) -> tuple[np.ndarray, bool]:
     x = np.asarray(values, dtype=float).ravel()
@@ -81,8 +90,9 @@ def _restore(value: float) -> float:
     return math.inf if value > _CENSORED / 1e10 else float(value)
 
 
-def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL,
-                        seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+def bootstrap_median_ci(
+    values, resamples: int = RESAMPLES, level: float = LEVEL, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float, float]:
     """``(median, ci_low, ci_high)``: the sample median and its percentile bootstrap CI.
 
     ``scipy.stats.bootstrap`` draws ``resamples`` resamples from ``seed``;
@@ -95,6 +105,7 @@ def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL
     resample is that value; scipy asks for two).
     """
     from scipy.stats import bootstrap
+
     x, _ = _as_finite(values)
     if len(x) == 0:
         return math.nan, math.nan, math.nan
@@ -103,8 +114,14 @@ def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL
         return median, median, median
     # The stand-ins for +inf overflow scipy's standard error, which is not used.
     with np.errstate(over="ignore", invalid="ignore"):
-        result = bootstrap((x,), np.median, n_resamples=resamples, confidence_level=level,
-                           method="percentile", rng=np.random.default_rng(seed))
+        result = bootstrap(
+            (x,),
+            np.median,
+            n_resamples=resamples,
+            confidence_level=level,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(result.bootstrap_distribution, [tail, 100 - tail])
     return median, _restore(low), _restore(high)
@@ -113,6 +130,7 @@ def bootstrap_median_ci(values, resamples: int = RESAMPLES, level: float = LEVEL
 def mann_whitney(a, b) -> tuple[float, float]:
     """Two-sided Mann–Whitney U: ``(U of a, p)``; ``+inf`` values (censored) tie at the top."""
     from scipy.stats import mannwhitneyu
+
     x, _ = _as_finite(a)
     y, _ = _as_finite(b)
     if len(x) == 0 or len(y) == 0:
@@ -122,6 +140,7 @@ def mann_whitney(a, b) -> tuple[float, float]:
 
 
 # -- collecting runs -------------------------------------------------------------
+
 
 @dataclass
 class RunSummary:
@@ -150,6 +169,7 @@ def run_entries(directory) -> list[tuple[str, int | None, Path]]:
     """
     from evomod.rundir import read_json, read_plan
     from evomod.sweep import PLAN_FILE
+
     directory = Path(directory)
     if not directory.is_dir():
         raise FileError("DIR", f"{directory} is not a directory")
@@ -170,22 +190,32 @@ def run_entries(directory) -> list[tuple[str, int | None, Path]]:
 
 def schedule_goals(config) -> tuple[str, ...]:
     from evomod.build import build_parts
+
     return build_parts(config).schedule.distinct_goals()
 
 
 def qm_values(network: dict, config, baselines, samples: int = QM_SAMPLES) -> dict:
     """The Qm columns of one network under its run's ``config`` (see the module docstring)."""
     from evomod.baselines import paper_qm
+
     r = paper_qm(network, config, cache_dir=baselines, n_samples=samples, seed=0)
-    return {"qm": r["qm"], "qm_size": r["qm_size"], "q_rand": r["q_rand_degree"],
-            "q_rand_size": r["q_rand_size"], "q_max": r["q_max"], "q_max_degree": r["q_max_degree"]}
+    return {
+        "qm": r["qm"],
+        "qm_size": r["qm_size"],
+        "q_rand": r["q_rand_degree"],
+        "q_rand_size": r["q_rand_size"],
+        "q_max": r["q_max"],
+        "q_max_degree": r["q_max_degree"],
+    }
 
 
-def summarise_run(treatment, seed, path, goals=None, baselines=None,
-                  qm_samples: int = QM_SAMPLES) -> RunSummary:
+def summarise_run(
+    treatment, seed, path, goals=None, baselines=None, qm_samples: int = QM_SAMPLES
+) -> RunSummary:
     """Final measures of one finished run (see the module docstring)."""
     from evomod import config as config_mod
     from evomod.rundir import read_best, read_json, read_log
+
     cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
     log = read_log(path)
     best = read_best(path / "best.json")
@@ -195,8 +225,10 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
     ncut = _last(log, "ncut")
     if q is None and best.get("networks"):
         from evomod.modularity.tracking import measure_network
-        measured = measure_network(best["networks"][0]["network"], cfg.modularity_directed,
-                                   cfg.modularity_method)
+
+        measured = measure_network(
+            best["networks"][0]["network"], cfg.modularity_directed, cfg.modularity_method
+        )
         q, ncut = measured["q"], measured["ncut"]
     values["q"] = q
     values["qm"] = _last(log, "qm")
@@ -205,8 +237,9 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
         if steady:
             # Measured where the steady-state rule first held: one network per
             # goal; the run's figure is their mean, each goal's its own column.
-            per_goal = [(entry["goal"], qm_values(entry["network"], cfg, baselines, qm_samples))
-                        for entry in steady]
+            per_goal = [
+                (entry["goal"], qm_values(entry["network"], cfg, baselines, qm_samples)) for entry in steady
+            ]
             for name in QM_MEASURES:
                 known = [m[name] for _, m in per_goal if m[name] is not None]
                 values[name] = float(np.mean(known)) if known else None
@@ -222,8 +255,9 @@ def summarise_run(treatment, seed, path, goals=None, baselines=None,
     for goal in goals:
         values[f"solve_{goal}"] = float(solved[goal]) if goal in solved else math.inf
     if len(goals) > 1:
-        values["solve_all_goals"] = (float(max(solved[g] for g in goals))
-                                     if all(g in solved for g in goals) else math.inf)
+        values["solve_all_goals"] = (
+            float(max(solved[g] for g in goals)) if all(g in solved for g in goals) else math.inf
+        )
         if cfg.stop_when == "steady":
             steady_at = best.get("steady_at")
             values["solve_steady"] = math.inf if steady_at is None else float(steady_at)
@@ -246,6 +280,7 @@ def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collecte
     """Every finished run of the sweep in ``directory``, summarised; unfinished ones listed."""
     from evomod import config as config_mod
     from evomod.rundir import read_json
+
     directory = Path(directory)
     entries = run_entries(directory)
     treatments = list(dict.fromkeys(t for t, _, _ in entries))
@@ -259,8 +294,9 @@ def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collecte
         if treatment not in goals_of:
             cfg = config_mod.from_dict(read_json(path / "config.json", "config.json"))
             goals_of[treatment] = schedule_goals(cfg)
-        runs[treatment].append(summarise_run(treatment, seed, path, goals_of[treatment], baselines,
-                                             qm_samples))
+        runs[treatment].append(
+            summarise_run(treatment, seed, path, goals_of[treatment], baselines, qm_samples)
+        )
     measures = []
     for name in BASE_MEASURES:
         if any(r.values.get(name) is not None for rs in runs.values() for r in rs):
@@ -273,8 +309,11 @@ def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collecte
     for rs in runs.values():
         for r in rs:
             for name in r.values:
-                if (name.startswith("solve_") and name not in ("solve_all_goals", "solve_steady")
-                        and name not in measures):
+                if (
+                    name.startswith("solve_")
+                    and name not in ("solve_all_goals", "solve_steady")
+                    and name not in measures
+                ):
                     measures.append(name)
     for name in ("solve_all_goals", "solve_steady"):
         if any(name in r.values for rs in runs.values() for r in rs):
@@ -283,8 +322,7 @@ def collect(directory, baselines=None, qm_samples: int = QM_SAMPLES) -> Collecte
 
 
 def measure_values(collected: Collected, treatment: str, measure: str) -> list[float]:
-    return [r.values[measure] for r in collected.runs[treatment]
-            if r.values.get(measure) is not None]
+    return [r.values[measure] for r in collected.runs[treatment] if r.values.get(measure) is not None]
 
 
 def label(measure: str) -> str:
@@ -295,11 +333,12 @@ def label(measure: str) -> str:
     if measure.startswith("qm@"):
         return f"Qm of the steady-state {measure[3:]} network"
     if measure.startswith("solve_"):
-        return f"generations to solve {measure[len('solve_'):]}"
+        return f"generations to solve {measure[len('solve_') :]}"
     return LABELS.get(measure, measure)
 
 
 # -- tables ----------------------------------------------------------------------
+
 
 def summary_rows(collected: Collected, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> list[dict]:
     rows = []
@@ -307,8 +346,15 @@ def summary_rows(collected: Collected, resamples: int = RESAMPLES, seed: int = B
         for measure in collected.measures:
             values = measure_values(collected, treatment, measure)
             median, low, high = bootstrap_median_ci(values, resamples=resamples, seed=seed)
-            row = {"treatment": treatment, "measure": measure, "n": len(values),
-                   "median": median, "ci_low": low, "ci_high": high, "solved": ""}
+            row = {
+                "treatment": treatment,
+                "measure": measure,
+                "n": len(values),
+                "median": median,
+                "ci_low": low,
+                "ci_high": high,
+                "solved": "",
+            }
             if measure.startswith("solve_"):
                 row["solved"] = sum(1 for v in values if math.isfinite(v))
             rows.append(row)
@@ -322,11 +368,19 @@ def pairwise_rows(collected: Collected) -> list[dict]:
             xa = measure_values(collected, a, measure)
             xb = measure_values(collected, b, measure)
             u, p = mann_whitney(xa, xb)
-            rows.append({"measure": measure, "treatment_a": a, "treatment_b": b,
-                         "n_a": len(xa), "n_b": len(xb),
-                         "median_a": float(np.median(xa)) if xa else math.nan,
-                         "median_b": float(np.median(xb)) if xb else math.nan,
-                         "u": u, "p": p})
+            rows.append(
+                {
+                    "measure": measure,
+                    "treatment_a": a,
+                    "treatment_b": b,
+                    "n_a": len(xa),
+                    "n_b": len(xb),
+                    "median_a": float(np.median(xa)) if xa else math.nan,
+                    "median_b": float(np.median(xb)) if xb else math.nan,
+                    "u": u,
+                    "p": p,
+                }
+            )
     return rows
 
 
@@ -354,12 +408,20 @@ def median_ci_text(row: dict) -> str:
     return f"{fmt(row['median'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
 
 
-def markdown(collected: Collected, summary: list[dict], tests: list[dict],
-             figures: dict[str, list[Path]], adaptation: list[dict] | None = None) -> str:
+def markdown(
+    collected: Collected,
+    summary: list[dict],
+    tests: list[dict],
+    figures: dict[str, list[Path]],
+    adaptation: list[dict] | None = None,
+) -> str:
     d = collected.directory
     lines = [f"# Sweep report: {d.name}", ""]
-    lines += ["Median over seeds [95 % percentile bootstrap CI, "
-              f"{RESAMPLES:,} resamples]; pairwise two-sided Mann–Whitney U tests.", ""]
+    lines += [
+        "Median over seeds [95 % percentile bootstrap CI, "
+        f"{RESAMPLES:,} resamples]; pairwise two-sided Mann–Whitney U tests.",
+        "",
+    ]
     lines += ["| treatment | finished runs | unfinished |", "|---|---|---|"]
     for t in collected.treatments:
         lines.append(f"| {t} | {len(collected.runs[t])} | {len(collected.unfinished[t])} |")
@@ -382,18 +444,30 @@ def markdown(collected: Collected, summary: list[dict], tests: list[dict],
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines.append("")
     if tests:
-        lines += ["## Pairwise tests", "", "| measure | treatments | medians | U | p |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "## Pairwise tests",
+            "",
+            "| measure | treatments | medians | U | p |",
+            "|---|---|---|---|---|",
+        ]
         for r in tests:
-            lines.append(f"| {label(r['measure'])} | {r['treatment_a']} vs {r['treatment_b']} | "
-                         f"{fmt(r['median_a'])} vs {fmt(r['median_b'])} | {fmt(r['u'])} | {fmt_p(r['p'])} |")
+            lines.append(
+                f"| {label(r['measure'])} | {r['treatment_a']} vs {r['treatment_b']} | "
+                f"{fmt(r['median_a'])} vs {fmt(r['median_b'])} | {fmt(r['u'])} | {fmt_p(r['p'])} |"
+            )
         lines.append("")
     if adaptation:
-        lines += ["## Adaptation (generations to a perfect network after the goal change)", "",
-                  "| treatment | change | n | solved | median [95 % CI] |", "|---|---|---|---|---|"]
+        lines += [
+            "## Adaptation (generations to a perfect network after the goal change)",
+            "",
+            "| treatment | change | n | solved | median [95 % CI] |",
+            "|---|---|---|---|---|",
+        ]
         for r in adaptation:
-            lines.append(f"| {r['treatment']} | {r['goal_a']} → {r['goal_b']} | {r['n']} | {r['solved']} | "
-                         f"{median_ci_text(r)} |")
+            lines.append(
+                f"| {r['treatment']} | {r['goal_a']} → {r['goal_b']} | {r['n']} | {r['solved']} | "
+                f"{median_ci_text(r)} |"
+            )
         lines.append("")
     if figures:
         lines += ["## Figures", ""]
@@ -406,13 +480,20 @@ def markdown(collected: Collected, summary: list[dict], tests: list[dict],
 
 # -- the whole report ------------------------------------------------------------
 
+
 def best_run(runs: list[RunSummary]) -> RunSummary | None:
     """The run whose best network performs best (cheaper, then earlier, on ties)."""
     candidates = [r for r in runs if r.best.get("networks")]
     if not candidates:
         return None
-    return min(candidates, key=lambda r: (-r.best["networks"][0]["performance"],
-                                          r.best["networks"][0]["cost"], r.seed if r.seed is not None else 0))
+    return min(
+        candidates,
+        key=lambda r: (
+            -r.best["networks"][0]["performance"],
+            r.best["networks"][0]["cost"],
+            r.seed if r.seed is not None else 0,
+        ),
+    )
 
 
 def find_adaptation(directory: Path, extra=()) -> list[Path]:
@@ -424,11 +505,18 @@ def find_adaptation(directory: Path, extra=()) -> list[Path]:
     return found
 
 
-def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool = True,
-                 baselines=None, qm_samples: int = QM_SAMPLES) -> dict[str, Path]:
+def write_report(
+    directory,
+    adapt=(),
+    resamples: int = RESAMPLES,
+    figures: bool = True,
+    baselines=None,
+    qm_samples: int = QM_SAMPLES,
+) -> dict[str, Path]:
     """Write report.csv, tests.csv, REPORT.md and figures/ into the sweep ``directory``."""
     from evomod.atomic import atomic_write
     from evomod.rundir import csv_text, read_json
+
     directory = Path(directory)
     collected = collect(directory, baselines, qm_samples)
     if not any(collected.runs.values()):
@@ -438,35 +526,53 @@ def write_report(directory, adapt=(), resamples: int = RESAMPLES, figures: bool 
     adaptation_results, adaptation_summary = [], []
     for path in find_adaptation(directory, adapt):
         data = read_json(path, "adapt.json")
-        if not (isinstance(data, dict) and isinstance(data.get("results", []), list)
-                and isinstance(data.get("summary", []), list)):
-            raise FileError("adapt.json", f"{path} has no lists of results and summary: it is "
-                            "damaged, or not evomod adapt's adapt.json")
+        if not (
+            isinstance(data, dict)
+            and isinstance(data.get("results", []), list)
+            and isinstance(data.get("summary", []), list)
+        ):
+            raise FileError(
+                "adapt.json",
+                f"{path} has no lists of results and summary: it is "
+                "damaged, or not evomod adapt's adapt.json",
+            )
         adaptation_results += data.get("results", [])
         adaptation_summary += data.get("summary", [])
     drawn: dict[str, list[Path]] = {}
     if figures:
         drawn = draw_figures(collected, adaptation_results)
-    atomic_write(directory / "report.csv",
-                 csv_text(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]))
-    atomic_write(directory / "tests.csv",
-                 csv_text(tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b",
-                              "median_a", "median_b", "u", "p"]))
+    atomic_write(
+        directory / "report.csv",
+        csv_text(summary, ["treatment", "measure", "n", "median", "ci_low", "ci_high", "solved"]),
+    )
+    atomic_write(
+        directory / "tests.csv",
+        csv_text(
+            tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b", "median_a", "median_b", "u", "p"]
+        ),
+    )
     atomic_write(directory / "REPORT.md", markdown(collected, summary, tests, drawn, adaptation_summary))
-    return {"report": directory / "report.csv", "tests": directory / "tests.csv",
-            "markdown": directory / "REPORT.md", "figures": directory / "figures"}
+    return {
+        "report": directory / "report.csv",
+        "tests": directory / "tests.csv",
+        "markdown": directory / "REPORT.md",
+        "figures": directory / "figures",
+    }
 
 
 def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[Path]]:
     from evomod import report_plots as rp
+
     out = collected.directory / "figures"
     logs = {t: [r.log for r in collected.runs[t]] for t in collected.treatments if collected.runs[t]}
     drawn = {}
     if "q" in collected.measures and any(_last(rows, "q") is not None for ls in logs.values() for rows in ls):
         drawn["Q over generations"] = rp.plot_over_generations(
-            logs, "q", "Q of the best network", out / "q_over_generations")
+            logs, "q", "Q of the best network", out / "q_over_generations"
+        )
     drawn["performance over generations"] = rp.plot_over_generations(
-        logs, "best", "performance of the best network", out / "performance_over_generations")
+        logs, "best", "performance of the best network", out / "performance_over_generations"
+    )
     if "q" in collected.measures:
         finals = {t: measure_values(collected, t, "q") for t in collected.treatments}
         drawn["final Q"] = rp.plot_distribution(finals, "final Q", out / "final_q")
@@ -475,10 +581,14 @@ def draw_figures(collected: Collected, adaptation_results=()) -> dict[str, list[
         if run is None:
             continue
         entry = run.best["networks"][0]
-        title = (f"{t}: best network (seed {run.seed}, performance {entry['performance']:.3g})")
+        title = f"{t}: best network (seed {run.seed}, performance {entry['performance']:.3g})"
         drawn[f"best network, {t}"] = rp.plot_network(
-            entry["network"], out / f"network_{rp.safe_name(t)}", title=title,
-            directed=run.config.modularity_directed, method=run.config.modularity_method)
+            entry["network"],
+            out / f"network_{rp.safe_name(t)}",
+            title=title,
+            directed=run.config.modularity_directed,
+            method=run.config.modularity_method,
+        )
     if adaptation_results:
         drawn["adaptation"] = rp.plot_adaptation(adaptation_results, out / "adaptation")
     return drawn

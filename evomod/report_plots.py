@@ -78,12 +78,16 @@ def median_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Per column: median, 2.5th and 97.5th percentile over the non-nan runs."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return (np.nanmedian(values, axis=0), np.nanpercentile(values, 2.5, axis=0),
-                np.nanpercentile(values, 97.5, axis=0))
+        return (
+            np.nanmedian(values, axis=0),
+            np.nanpercentile(values, 2.5, axis=0),
+            np.nanpercentile(values, 97.5, axis=0),
+        )
 
 
-def plot_over_generations(logs: dict[str, list[list[dict]]], column: str, ylabel: str, stem,
-                          title: str | None = None) -> list[Path]:
+def plot_over_generations(
+    logs: dict[str, list[list[dict]]], column: str, ylabel: str, stem, title: str | None = None
+) -> list[Path]:
     """Median over seeds and a 95 % band (2.5–97.5 percentiles) per treatment.
 
     Goal switches (from the first run of each treatment) are ticks along the
@@ -101,21 +105,40 @@ def plot_over_generations(logs: dict[str, list[list[dict]]], column: str, ylabel
         ax.fill_between(gens, low, high, color=colours[name], alpha=0.2, lw=0)
         switches = goal_switches(runs[0]) if runs and runs[0] else []
         if switches:
-            ax.plot(switches, np.full(len(switches), 1.0), "|", color=colours[name], ms=6,
-                    transform=ax.get_xaxis_transform(), clip_on=False)
+            ax.plot(
+                switches,
+                np.full(len(switches), 1.0),
+                "|",
+                color=colours[name],
+                ms=6,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+            )
     ax.set_xlabel("generation")
     ax.set_ylabel(ylabel)
-    ax.set_title(title or f"{ylabel}: median and 95 % band over seeds"
-                 + ("; ticks on top mark goal switches" if any(
-                     goal_switches(r[0]) for r in logs.values() if r and r[0]) else ""), fontsize="medium")
+    ax.set_title(
+        title
+        or f"{ylabel}: median and 95 % band over seeds"
+        + (
+            "; ticks on top mark goal switches"
+            if any(goal_switches(r[0]) for r in logs.values() if r and r[0])
+            else ""
+        ),
+        fontsize="medium",
+    )
     if logs:
         ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return save_figure(fig, stem)
 
 
-def plot_distribution(values: dict[str, list[float]], ylabel: str, stem,
-                      title: str | None = None, censored_at: dict[str, list[bool]] | None = None) -> list[Path]:
+def plot_distribution(
+    values: dict[str, list[float]],
+    ylabel: str,
+    stem,
+    title: str | None = None,
+    censored_at: dict[str, list[bool]] | None = None,
+) -> list[Path]:
     """Box plot with every run as a jittered point; hollow points are censored."""
     names = list(values)
     colours = _colours(names)
@@ -131,8 +154,15 @@ def plot_distribution(values: dict[str, list[float]], ylabel: str, stem,
         censored = np.asarray((censored_at or {}).get(name, [False] * len(d)), dtype=bool)
         ax.scatter(x[~censored], d[~censored], s=14, color=colours[name], alpha=0.8, zorder=3)
         if censored.any():
-            ax.scatter(x[censored], d[censored], s=18, facecolors="none", edgecolors=colours[name],
-                       zorder=3, label=None if labelled else "censored (not solved)")
+            ax.scatter(
+                x[censored],
+                d[censored],
+                s=18,
+                facecolors="none",
+                edgecolors=colours[name],
+                zorder=3,
+                label=None if labelled else "censored (not solved)",
+            )
             labelled = True
     ax.set_ylabel(ylabel)
     ax.set_title(title or f"{ylabel} per treatment", fontsize="medium")
@@ -144,9 +174,11 @@ def plot_distribution(values: dict[str, list[float]], ylabel: str, stem,
 
 # -- networks --------------------------------------------------------------------
 
+
 def module_labels(network: dict, directed=None, method: str = "auto") -> dict[int, int] | None:
     """Node id -> module from ``evomod.modularity.score_network``."""
     from evomod.modularity import score_network
+
     result = score_network(network, directed=directed, method=method, n_shuffles=1, seed=0)
     return {int(k): int(v) for k, v in result["labels"].items()}
 
@@ -203,6 +235,7 @@ def draw_network(network: dict, ax=None, labels: dict[int, int] | None = None, t
     """Layered/threshold networks at their nodes' x, y; circuits with inputs in a row
     and gates placed by depth. Nodes coloured by module (grey: pruned or unlabelled)."""
     from evomod.network_format import network_format, parse_network
+
     shape = network_format(parse_network(network).kind)
     if shape == "gates":
         pos, edges, outputs = _circuit_layout(network)
@@ -219,14 +252,27 @@ def draw_network(network: dict, ax=None, labels: dict[int, int] | None = None, t
         if s == d:
             ax.plot([x0], [y0], marker="o", ms=16, mfc="none", mec=colour, zorder=1)
             continue
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.6 + 0.6 * abs(w),
-                                    shrinkA=6, shrinkB=6, alpha=0.8), zorder=1)
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops=dict(
+                arrowstyle="-|>", color=colour, lw=0.6 + 0.6 * abs(w), shrinkA=6, shrinkB=6, alpha=0.8
+            ),
+            zorder=1,
+        )
     for nid, (x, y) in pos.items():
         module = labels.get(nid) if labels else None
         face = cycle[module % len(cycle)] if module is not None else "0.85"
-        ax.scatter([x], [y], s=160, color=face, edgecolors="black",
-                   linewidths=2.0 if nid in outputs else 0.6, zorder=2)
+        ax.scatter(
+            [x],
+            [y],
+            s=160,
+            color=face,
+            edgecolors="black",
+            linewidths=2.0 if nid in outputs else 0.6,
+            zorder=2,
+        )
         ax.annotate(str(nid), (x, y), ha="center", va="center", fontsize=6, zorder=3)
     ax.set_axis_off()
     ax.margins(0.08)
@@ -235,8 +281,9 @@ def draw_network(network: dict, ax=None, labels: dict[int, int] | None = None, t
     return ax
 
 
-def plot_network(network: dict, stem, title: str | None = None, directed=None,
-                 method: str = "auto") -> list[Path]:
+def plot_network(
+    network: dict, stem, title: str | None = None, directed=None, method: str = "auto"
+) -> list[Path]:
     labels = module_labels(network, directed=directed, method=method)
     fig, ax = plt.subplots(figsize=(7, 5))
     n_modules = len(set(labels.values())) if labels else 0
@@ -256,6 +303,10 @@ def plot_adaptation(results: list[dict], stem) -> list[Path]:
         key = f"{r['treatment']}\n{r['goal_a']}→{r['goal_b']}"
         groups.setdefault(key, []).append(float(r["generations"]))
         censored.setdefault(key, []).append(not r["solved"])
-    return plot_distribution(groups, "generations to adapt", stem,
-                             title="generations to a perfect network after the goal change",
-                             censored_at=censored)
+    return plot_distribution(
+        groups,
+        "generations to adapt",
+        stem,
+        title="generations to a perfect network after the goal change",
+        censored_at=censored,
+    )

@@ -42,9 +42,20 @@ LOG_FIELDS = ("gen", "goal", "best", "median", "mean", "perfect", "cost", "conne
 LOCK_FILE = ".evomod.lock"
 LOCK_GRACE_SECONDS = 3.0
 # What a run directory may hold besides atomic_write's temporaries.
-RUN_FILES = frozenset({"config.json", "log.csv", "best.json", "population.npz", "run.png", LOCK_FILE,
-                       checkpoint.JSON_FILE, checkpoint.ARRAYS_FILE, checkpoint.NEXT_ARRAYS_FILE,
-                       checkpoint.LEGACY_FILE})
+RUN_FILES = frozenset(
+    {
+        "config.json",
+        "log.csv",
+        "best.json",
+        "population.npz",
+        "run.png",
+        LOCK_FILE,
+        checkpoint.JSON_FILE,
+        checkpoint.ARRAYS_FILE,
+        checkpoint.NEXT_ARRAYS_FILE,
+        checkpoint.LEGACY_FILE,
+    }
+)
 
 
 def write_json(path: Path, obj) -> None:
@@ -57,8 +68,9 @@ def read_json(path: Path, what: str):
     except OSError as err:
         raise FileError(what, f"cannot read {path}: {err.strerror}") from None
     except UnicodeDecodeError as err:
-        raise FileError(what, f"{path} is not UTF-8 text (byte {err.start}); JSON files are read "
-                          "as UTF-8") from None
+        raise FileError(
+            what, f"{path} is not UTF-8 text (byte {err.start}); JSON files are read as UTF-8"
+        ) from None
     except json.JSONDecodeError as err:
         raise FileError(what, f"{path} is not valid JSON: {err}") from None
     except RecursionError:
@@ -84,10 +96,14 @@ def read_best(path) -> dict:
     if not isinstance(networks, list):
         raise _malformed("best.json", path, "has no list of networks")
     for k, entry in enumerate(networks):
-        if (not isinstance(entry, dict) or not isinstance(entry.get("network"), dict)
-                or not all(isinstance(entry.get(key), (int, float)) for key in ("performance", "cost"))):
-            raise _malformed("best.json", path, f"has a networks[{k}] without its network, "
-                             "performance and cost")
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("network"), dict)
+            or not all(isinstance(entry.get(key), (int, float)) for key in ("performance", "cost"))
+        ):
+            raise _malformed(
+                "best.json", path, f"has a networks[{k}] without its network, performance and cost"
+            )
     final = data.get("final")
     if final is not None and not (isinstance(final, dict) and isinstance(final.get("network"), dict)):
         raise _malformed("best.json", path, "has a final entry without its network")
@@ -102,9 +118,12 @@ def read_plan(path) -> dict:
     if not isinstance(runs, list):
         raise _malformed("sweep.json", path, "has no list of runs")
     for k, run in enumerate(runs):
-        if (not isinstance(run, dict) or not isinstance(run.get("treatment"), str)
-                or not isinstance(run.get("dir"), str)
-                or not (run.get("seed") is None or isinstance(run.get("seed"), int))):
+        if (
+            not isinstance(run, dict)
+            or not isinstance(run.get("treatment"), str)
+            or not isinstance(run.get("dir"), str)
+            or not (run.get("seed") is None or isinstance(run.get("seed"), int))
+        ):
             raise _malformed("sweep.json", path, f"has a runs[{k}] without its treatment, dir and seed")
     return data
 
@@ -130,8 +149,6 @@ def csv_text(rows, columns, header: bool = True) -> str:
     for row in rows:
         writer.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})
     return out.getvalue()
-
-
 
 
 # log.csv columns whose values are names, not numbers.
@@ -174,7 +191,7 @@ class LogAppender:
 
     def write(self, logbook) -> None:
         """Put every row of ``logbook`` on disk (appending the new ones)."""
-        new = logbook[self.rows:]
+        new = logbook[self.rows :]
         if self.columns is None or any(key not in self.columns for row in new for key in row):
             self._rewrite(logbook)
             return
@@ -205,25 +222,33 @@ class LogAppender:
         try:
             rows, size, digest = int(position["rows"]), int(position["bytes"]), str(position["sha256"])
         except (KeyError, TypeError, ValueError):
-            raise FileError("checkpoint.json", f"{self.path.parent} has a checkpoint whose log "
-                              "position is damaged") from None
+            raise FileError(
+                "checkpoint.json", f"{self.path.parent} has a checkpoint whose log position is damaged"
+            ) from None
         try:
             with open(self.path, "rb") as handle:
                 data = handle.read(size)
         except FileNotFoundError:
-            raise FileError("log.csv", f"{self.path} is missing; the checkpoint needs its "
-                              f"first {rows} rows") from None
+            raise FileError(
+                "log.csv", f"{self.path} is missing; the checkpoint needs its first {rows} rows"
+            ) from None
         except OSError as err:
             raise FileError("log.csv", f"cannot read {self.path}: {err.strerror}") from None
         if len(data) < size or hashlib.sha256(data).hexdigest() != digest:
-            raise FileError("log.csv", f"{self.path} does not match the checkpoint (its first "
-                              f"{size} bytes changed or are missing); the log is damaged")
+            raise FileError(
+                "log.csv",
+                f"{self.path} does not match the checkpoint (its first "
+                f"{size} bytes changed or are missing); the log is damaged",
+            )
         reader = csv.reader(io.StringIO(data.decode("utf-8")))
         columns = next(reader, None)
         parsed = [{c: parse_value(c, v) for c, v in zip(columns, line) if v != ""} for line in reader]
         if columns is None or len(parsed) != rows:
-            raise FileError("log.csv", f"{self.path} holds {len(parsed)} rows where the "
-                              f"checkpoint counted {rows}; the log is damaged")
+            raise FileError(
+                "log.csv",
+                f"{self.path} holds {len(parsed)} rows where the "
+                f"checkpoint counted {rows}; the log is damaged",
+            )
         if os.path.getsize(self.path) > size:
             os.truncate(self.path, size)
         self.columns, self.rows, self.bytes = columns, rows, size
@@ -246,8 +271,9 @@ def read_log(directory: Path) -> list[dict]:
                 try:
                     row[key] = float(value)
                 except (TypeError, ValueError):
-                    raise FileError("log.csv", f"{path} line {n}: {key} = {value!r} is not a "
-                                      "number") from None
+                    raise FileError(
+                        "log.csv", f"{path} line {n}: {key} = {value!r} is not a number"
+                    ) from None
     return rows
 
 
@@ -257,6 +283,7 @@ def goal_switches(rows: list[dict]) -> list[float]:
 
 
 # -- one writer per directory ------------------------------------------------------
+
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -294,8 +321,17 @@ class WriterLock:
         self.fd: int | None = None
 
     def _info(self) -> bytes:
-        return (json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "action": self.action,
-                            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n").encode()
+        return (
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "action": self.action,
+                    "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }
+            )
+            + "\n"
+        ).encode()
 
     @staticmethod
     def _holder(raw: bytes) -> dict:
@@ -307,15 +343,23 @@ class WriterLock:
 
     def _busy(self, holder: dict) -> FileError:
         pid, host = holder.get("pid", "unknown"), holder.get("host", "unknown host")
-        what = f" ({holder['action']}" + (f", since {holder['since']}" if holder.get("since") else "") + ")" \
-            if holder.get("action") else ""
-        return FileError(self.field, f"{self.directory} is being written by another process, "
-                           f"pid {pid} on {host}{what}; two writers would corrupt it: wait for it "
-                           f"to end or stop it (its lock is {self.path})")
+        what = (
+            f" ({holder['action']}" + (f", since {holder['since']}" if holder.get("since") else "") + ")"
+            if holder.get("action")
+            else ""
+        )
+        return FileError(
+            self.field,
+            f"{self.directory} is being written by another process, "
+            f"pid {pid} on {host}{what}; two writers would corrupt it: wait for it "
+            f"to end or stop it (its lock is {self.path})",
+        )
 
     def _cannot(self, err: OSError) -> FileError:
-        return FileError(self.field, f"cannot write in {self.directory}: "
-                           f"{err.strerror or err}; the run directory must be writable")
+        return FileError(
+            self.field,
+            f"cannot write in {self.directory}: {err.strerror or err}; the run directory must be writable",
+        )
 
     @staticmethod
     def _flock(fcntl, fd: int) -> None:
@@ -342,8 +386,9 @@ class WriterLock:
                 fd = os.open(self.path, flags, 0o666)
             except OSError as err:
                 if err.errno == errno.ELOOP:
-                    raise FileError(self.field, f"{self.path} is a symbolic link, not a lock file; "
-                                      "remove it") from None
+                    raise FileError(
+                        self.field, f"{self.path} is a symbolic link, not a lock file; remove it"
+                    ) from None
                 raise self._cannot(err) from None
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -361,8 +406,11 @@ class WriterLock:
                 if not locked:
                     holder = self._holder(os.pread(fd, 4096, 0))
                     pid = holder.get("pid")
-                    if isinstance(pid, int) and pid != os.getpid() and (
-                            holder.get("host") != socket.gethostname() or _pid_alive(pid)):
+                    if (
+                        isinstance(pid, int)
+                        and pid != os.getpid()
+                        and (holder.get("host") != socket.gethostname() or _pid_alive(pid))
+                    ):
                         raise self._busy(holder)
                 # The holder before us may have deleted the file after we opened
                 # it: then we locked a name nobody else will open. Try again.
@@ -406,6 +454,7 @@ class WriterLock:
 
 # -- the run directory ---------------------------------------------------------------
 
+
 def _looks_like_run(path: Path, names: set[str]) -> bool:
     if LOCK_FILE in names or checkpoint.JSON_FILE in names or checkpoint.LEGACY_FILE in names:
         return True
@@ -423,8 +472,9 @@ def check_new_out(out) -> Path:
     than a run that never reached its first checkpoint."""
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise FileError("--out", f"{out} is an existing file, not a directory; "
-                          "give a new or empty directory for the run")
+        raise FileError(
+            "--out", f"{out} is an existing file, not a directory; give a new or empty directory for the run"
+        )
     if not path.is_dir():
         return path
     try:
@@ -432,20 +482,24 @@ def check_new_out(out) -> Path:
     except OSError as err:
         raise FileError("--out", f"cannot read {out}: {err.strerror}") from None
     if names & {checkpoint.JSON_FILE, checkpoint.LEGACY_FILE, "best.json"}:
-        raise FileError("--out", f"{out} already holds a run; use `evomod resume {out}` "
-                          "or choose another directory")
+        raise FileError(
+            "--out", f"{out} already holds a run; use `evomod resume {out}` or choose another directory"
+        )
     foreign = sorted(n for n in names if n not in RUN_FILES and not TEMPORARY.match(n))
     if foreign or (names and not _looks_like_run(path, names)):
         shown = foreign or sorted(names)
         listed = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
-        raise FileError("--out", f"{out} is not empty and is not an evomod run (it holds {listed}); "
-                          "give a new or empty directory")
+        raise FileError(
+            "--out",
+            f"{out} is not empty and is not an evomod run (it holds {listed}); give a new or empty directory",
+        )
     return path
 
 
 def logbook_from_rows(rows):
     """A DEAP logbook holding ``rows``, as the loop records them."""
     from deap import tools  # only when resuming: figures and reports never need it
+
     book = tools.Logbook()
     book.header = list(LOG_FIELDS)
     for row in rows:
@@ -482,11 +536,11 @@ class RunDirectory:
         try:
             # The log first: the checkpoint commits the position it reached.
             self.log.write(state.logbook)
-            checkpoint.save(self.path, state, config, write=self._write,
-                            log_position=self.log.position())
+            checkpoint.save(self.path, state, config, write=self._write, log_position=self.log.position())
         except OSError as err:
-            raise FileError(checkpoint.JSON_FILE, f"cannot write a checkpoint in {self.path}: "
-                              f"{err.strerror or err}") from None
+            raise FileError(
+                checkpoint.JSON_FILE, f"cannot write a checkpoint in {self.path}: {err.strerror or err}"
+            ) from None
 
     def load_checkpoint(self, state_cls):
         config = self.config
@@ -503,8 +557,12 @@ class RunDirectory:
         """The last checkpoint, ``population.npz`` and ``best`` as best.json."""
         self.save_checkpoint(evolution, state)
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, performance=state.performance, cost=state.cost,
-                            **{f"genome_{k}": v for k, v in state.genomes.items()})
+        np.savez_compressed(
+            buffer,
+            performance=state.performance,
+            cost=state.cost,
+            **{f"genome_{k}": v for k, v in state.genomes.items()},
+        )
         self._write(self.path / "population.npz", buffer.getvalue())
         # Written last: best.json marks a finished run.
         self._write(self.path / "best.json", json.dumps(best, indent=1) + "\n")

@@ -33,20 +33,32 @@ def best_networks(evolution: Evolution, state: State) -> dict:
         fitness = network.fitness.values[0]
         cost = float(evolution.parts.cost(model, genome)[0])
         performance = float(evolution.evaluate(genome, goal, None)[0])
-        entries.append({"fitness": fitness, "performance": performance, "cost": cost,
-                        "network": model.to_json(genome, 0)})
+        entries.append(
+            {
+                "fitness": fitness,
+                "performance": performance,
+                "cost": cost,
+                "network": model.to_json(genome, 0),
+            }
+        )
     final = evolution.best_index(state)
-    return {"generation": state.generation, "goal": goal,
-            "first_solved": dict(state.first_solved),
-            "steady_at": state.steady_at, "steady_networks": state.steady_networks,
-            # The final population's best (what Clune et al. analyse and adapt).
-            "final": {"performance": float(state.performance[final]), "cost": float(state.cost[final]),
-                      "network": model.to_json(state.genomes, final)},
-            "networks": entries}
+    return {
+        "generation": state.generation,
+        "goal": goal,
+        "first_solved": dict(state.first_solved),
+        "steady_at": state.steady_at,
+        "steady_networks": state.steady_networks,
+        # The final population's best (what Clune et al. analyse and adapt).
+        "final": {
+            "performance": float(state.performance[final]),
+            "cost": float(state.cost[final]),
+            "network": model.to_json(state.genomes, final),
+        },
+        "networks": entries,
+    }
 
 
-def _drive(evolution: Evolution, state: State, directory: RunDirectory, quiet: bool,
-           hooks=()) -> State:
+def _drive(evolution: Evolution, state: State, directory: RunDirectory, quiet: bool, hooks=()) -> State:
     cfg = evolution.config
     bar = progress_bar(cfg.generations, state.generation, "gen", enabled=False if quiet else None)
 
@@ -68,6 +80,7 @@ def make_measure(config):
     if config.log_modularity_every == 0:
         return None
     from evomod.modularity.tracking import log_measure
+
     return log_measure(config)
 
 

@@ -48,6 +48,7 @@ class ScheduleKind:
 @SCHEDULES.register("fixed")
 class Fixed(ScheduleKind):
     """One goal throughout."""
+
     max_goals = 1
     uses_period = False
 
@@ -58,13 +59,17 @@ class Fixed(ScheduleKind):
 @SCHEDULES.register("alternating")
 class Alternating(ScheduleKind):
     """Two goals, switching every period."""
+
     min_goals = max_goals = 2
 
     @classmethod
     def check_goals(cls, name, goals):
         if goals[0] == goals[1]:
-            raise ConfigError("schedule.goals", f"alternating between {goals[0]!r} and {goals[1]!r} "
-                              "never changes the goal", "two different goals (one goal: kind = 'fixed')")
+            raise ConfigError(
+                "schedule.goals",
+                f"alternating between {goals[0]!r} and {goals[1]!r} never changes the goal",
+                "two different goals (one goal: kind = 'fixed')",
+            )
 
     def goal_index(self, epoch):
         return epoch % 2
@@ -77,8 +82,11 @@ class Serial(ScheduleKind):
     @classmethod
     def check_goals(cls, name, goals):
         if len(set(goals)) < 2:
-            raise ConfigError("schedule.goals", f"a serial schedule of {list(goals)} never changes "
-                              "the goal", "at least two different goals (one goal: kind = 'fixed')")
+            raise ConfigError(
+                "schedule.goals",
+                f"a serial schedule of {list(goals)} never changes the goal",
+                "at least two different goals (one goal: kind = 'fixed')",
+            )
 
     def goal_index(self, epoch):
         return epoch % len(self.goals)
@@ -87,6 +95,7 @@ class Serial(ScheduleKind):
 @SCHEDULES.register("rmvg")
 class RandomGoals(ScheduleKind):
     """A random goal of the list (or family) each period, never the same twice in a row."""
+
     min_goals = 2
     draws_from_family = True
 
@@ -116,7 +125,9 @@ class Schedule:
     def __init__(self, kind: str, goals: tuple[str, ...], period: int = 20, seed=None):
         kind_class = SCHEDULES.get(kind)
         if not isinstance(period, (int, np.integer)) or isinstance(period, bool) or period < 1:
-            raise ConfigError("schedule.period", f"must be a positive whole number of generations, got {period!r}")
+            raise ConfigError(
+                "schedule.period", f"must be a positive whole number of generations, got {period!r}"
+            )
         low, high = kind_class.min_goals, kind_class.max_goals
         if len(goals) < low or (high is not None and len(goals) > high):
             count = f"exactly {low}" if low == high else f"at least {low}"

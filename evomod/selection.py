@@ -24,8 +24,9 @@ from evomod.models.base import concat, take
 from evomod.registry import SELECTIONS
 
 
-def authors_survivors(objectives: np.ndarray, pressure: np.ndarray, n: int, rng,
-                      sort: str = "counting", with_rank: bool = False):
+def authors_survivors(
+    objectives: np.ndarray, pressure: np.ndarray, n: int, rng, sort: str = "counting", with_rank: bool = False
+):
     """The ``n`` survivors of the authors' environmental selection.
 
     ``pressure[m]`` is the probability that objective ``m`` enters a
@@ -59,10 +60,14 @@ def authors_parents(objectives: np.ndarray, crowding: np.ndarray, pressure: np.n
     n = len(crowding)
     first = rng.permutation(n)
     second = rng.permutation(n)
-    return nsga.tournament_winners(np.ascontiguousarray(objectives, dtype=np.float64),
-                                   np.ascontiguousarray(crowding, dtype=np.float64),
-                                   np.ascontiguousarray(pressure, dtype=np.float64),
-                                   first, second, rng)
+    return nsga.tournament_winners(
+        np.ascontiguousarray(objectives, dtype=np.float64),
+        np.ascontiguousarray(crowding, dtype=np.float64),
+        np.ascontiguousarray(pressure, dtype=np.float64),
+        first,
+        second,
+        rng,
+    )
 
 
 def nsga2_survivors(objectives: np.ndarray, stochastic: np.ndarray, p: float, n: int, rng):
@@ -99,6 +104,7 @@ def elite_order(fitness: np.ndarray, rng) -> np.ndarray:
 
 
 # -- strategies: one generation of breeding each, behind one interface ----------------
+
 
 class Selection:
     """One selection scheme. ``start`` runs once on the scored initial
@@ -139,6 +145,7 @@ class Selection:
 @SELECTIONS.register("pnsga2")
 class PNSGA2(Selection):
     """NSGA-II with stochastic Pareto dominance (Clune et al. 2013)."""
+
     has_fronts = True
     own_fields = frozenset({"cost_probability"})
 
@@ -157,11 +164,15 @@ class PNSGA2(Selection):
         if config.selection.operators != "authors":
             return
         if config.population % 2:
-            raise ConfigError("population", f"{config.population} is odd: the authors' tournaments "
-                              "pair every individual twice", "an even number")
+            raise ConfigError(
+                "population",
+                f"{config.population} is odd: the authors' tournaments pair every individual twice",
+                "an even number",
+            )
         if config.selection.sort == "counting" and len(objectives) > 2:
-            raise ConfigError("selection.sort", "the counting sort handles two objectives at most",
-                              ["peeling"])
+            raise ConfigError(
+                "selection.sort", "the counting sort handles two objectives at most", ["peeling"]
+            )
 
     def objectives(self, evolution, genomes, perf, cost, penalty, rng) -> np.ndarray:
         fit = evolution.fitness(perf, cost, penalty)
@@ -199,16 +210,19 @@ class AuthorsPNSGA(PNSGA2):
     def __init__(self, config, parts):
         super().__init__(config, parts)
         self.heritable_random_objective = "random" in parts.objectives
-        self.pressure = np.array([config.selection.cost_probability if name == "cost" else 1.0
-                                  for name in parts.objectives])
+        self.pressure = np.array(
+            [config.selection.cost_probability if name == "cost" else 1.0 for name in parts.objectives]
+        )
         self.sort = config.selection.sort
 
     def start(self, evolution, state) -> None:
-        f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty,
-                            evolution.rng)
+        f = self.objectives(
+            evolution, state.genomes, state.performance, state.cost, state.penalty, evolution.rng
+        )
         # The authors rank and crowd the initial population once, keeping all of it.
-        _, state.crowding, state.rank = authors_survivors(f, self.pressure, len(f), evolution.rng,
-                                                          self.sort, with_rank=True)
+        _, state.crowding, state.rank = authors_survivors(
+            f, self.pressure, len(f), evolution.rng, self.sort, with_rank=True
+        )
         state.objectives = f
 
     def breed(self, evolution, state, goal, patterns) -> None:
@@ -220,8 +234,7 @@ class AuthorsPNSGA(PNSGA2):
         # under the new one.
         f = state.objectives
         if f is None:  # a checkpoint from before objectives were kept
-            f = self.objectives(evolution, state.genomes, state.performance, state.cost,
-                                state.penalty, rng)
+            f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty, rng)
         chosen = authors_parents(f, state.crowding, self.pressure, rng)
         children, perf, cost, penalty = self._offspring(evolution, state, chosen, goal, patterns)
         pool = concat(state.genomes, children)
@@ -229,8 +242,9 @@ class AuthorsPNSGA(PNSGA2):
         cost = np.concatenate([state.cost, cost])
         penalty = np.concatenate([state.penalty, penalty])
         f = self.objectives(evolution, pool, perf, cost, penalty, rng)
-        keep, state.crowding, state.rank = authors_survivors(f, self.pressure, n, rng, self.sort,
-                                                             with_rank=True)
+        keep, state.crowding, state.rank = authors_survivors(
+            f, self.pressure, n, rng, self.sort, with_rank=True
+        )
         state.objectives = f[keep]
         state.genomes = take(pool, keep)
         state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
@@ -249,8 +263,9 @@ class LiteralPNSGA(PNSGA2):
         return nsga2_survivors(f, self.stochastic, self.config.selection.cost_probability, n, rng)
 
     def start(self, evolution, state) -> None:
-        f = self.objectives(evolution, state.genomes, state.performance, state.cost, state.penalty,
-                            evolution.rng)
+        f = self.objectives(
+            evolution, state.genomes, state.performance, state.cost, state.penalty, evolution.rng
+        )
         _, state.rank, state.crowding = self._survivors(f, len(f), evolution.rng)
 
     def breed(self, evolution, state, goal, patterns) -> None:
@@ -263,7 +278,8 @@ class LiteralPNSGA(PNSGA2):
         cost = np.concatenate([state.cost, cost])
         penalty = np.concatenate([state.penalty, penalty])
         keep, state.rank, state.crowding = self._survivors(
-            self.objectives(evolution, pool, perf, cost, penalty, rng), n, rng)
+            self.objectives(evolution, pool, perf, cost, penalty, rng), n, rng
+        )
         state.genomes = take(pool, keep)
         state.performance, state.cost, state.penalty = perf[keep], cost[keep], penalty[keep]
 
@@ -272,6 +288,7 @@ class LiteralPNSGA(PNSGA2):
 class Elitist(Selection):
     """Kashtan & Alon's GA: the best ``elite`` pass unchanged, the rest are
     mutated (optionally recombined) copies of elite members drawn uniformly."""
+
     cost_as_penalty = True
     own_fields = frozenset({"elite"})
 
@@ -281,11 +298,15 @@ class Elitist(Selection):
     @classmethod
     def check(cls, config, objectives) -> None:
         if config.selection.elite >= config.population:
-            raise ConfigError("selection.elite", f"{config.selection.elite} must be below the "
-                              f"population ({config.population})", f"1..{config.population - 1}")
+            raise ConfigError(
+                "selection.elite",
+                f"{config.selection.elite} must be below the population ({config.population})",
+                f"1..{config.population - 1}",
+            )
         if config.selection.treatment == "P&RO":
-            raise ConfigError("selection.treatment", "the elitist GA has one fitness; P&RO needs "
-                              "pnsga2", ["PA", "P&CC"])
+            raise ConfigError(
+                "selection.treatment", "the elitist GA has one fitness; P&RO needs pnsga2", ["PA", "P&CC"]
+            )
 
     def breed(self, evolution, state, goal, patterns) -> None:
         rng = evolution.rng
@@ -301,13 +322,16 @@ class Elitist(Selection):
             mates = take(state.genomes, elite[rng.integers(0, len(elite), n_children)])
             crossed = model.crossover(parents, mates, rng)
             mix = rng.random(n_children) < rate
-            parents = {k: np.where(mix.reshape((-1,) + (1,) * (v.ndim - 1)), crossed[k], v)
-                       for k, v in parents.items()}
+            parents = {
+                k: np.where(mix.reshape((-1,) + (1,) * (v.ndim - 1)), crossed[k], v)
+                for k, v in parents.items()
+            }
         children = model.mutate(parents, rng)
         state.genomes = concat(take(state.genomes, elite), children)
         child_cost, child_penalty = evolution.structure(children)
         state.performance = np.concatenate(
-            [state.performance[elite], evolution.evaluate(children, goal, patterns)])
+            [state.performance[elite], evolution.evaluate(children, goal, patterns)]
+        )
         state.cost = np.concatenate([state.cost[elite], child_cost])
         state.penalty = np.concatenate([state.penalty[elite], child_penalty])
 

@@ -76,13 +76,21 @@ class Plan:
     scheduler: str | None = None
 
     def to_json(self) -> dict:
-        return {"format": 1, "sweep": self.source, "quick": self.quick,
-                "seeds": list(self.seeds), "treatments": list(self.treatments),
-                "runs": [{"treatment": r.treatment, "seed": r.seed, "dir": r.relpath,
-                          "config": r.config.to_dict()} for r in self.runs]}
+        return {
+            "format": 1,
+            "sweep": self.source,
+            "quick": self.quick,
+            "seeds": list(self.seeds),
+            "treatments": list(self.treatments),
+            "runs": [
+                {"treatment": r.treatment, "seed": r.seed, "dir": r.relpath, "config": r.config.to_dict()}
+                for r in self.runs
+            ],
+        }
 
 
 # -- reading a sweep -----------------------------------------------------------
+
 
 def deep_merge(base: dict, over: dict) -> dict:
     """``over`` on top of ``base``; tables merge key by key, anything else replaces."""
@@ -128,8 +136,7 @@ def _base(value, root: Path) -> dict:
     return deep_merge(config_mod.read_toml(root / file, "base.file"), inline)
 
 
-def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
-           source: str | None = None) -> Plan:
+def expand(raw: dict, out, root: Path | None = None, quick: bool = False, source: str | None = None) -> Plan:
     """Validate a parsed sweep and expand it into one planned run per treatment and seed.
 
     Every config is validated here, so a bad field stops the sweep before any
@@ -146,8 +153,10 @@ def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
     base = _base(raw.get("base"), root)
     treatments = raw.get("treatments")
     if not isinstance(treatments, dict) or not treatments:
-        raise ConfigError("treatments", "missing: add at least one [treatments.NAME] table "
-                          "(it may be empty to run the base as it is)")
+        raise ConfigError(
+            "treatments",
+            "missing: add at least one [treatments.NAME] table (it may be empty to run the base as it is)",
+        )
     overrides_quick = raw.get("quick") or {}
     if not isinstance(overrides_quick, dict):
         raise ConfigError("quick", f"must be a table of config overrides, got {overrides_quick!r}")
@@ -173,8 +182,11 @@ def expand(raw: dict, out, root: Path | None = None, quick: bool = False,
     configs = {}
     for name, over in treatments.items():
         if not _NAME.match(name):
-            raise ConfigError(f"treatments.{name}", "a treatment name becomes a directory name",
-                              "letters, digits and _ . & + = @ - (not first)")
+            raise ConfigError(
+                f"treatments.{name}",
+                "a treatment name becomes a directory name",
+                "letters, digits and _ . & + = @ - (not first)",
+            )
         if not isinstance(over, dict):
             raise ConfigError(f"treatments.{name}", f"must be a table of config overrides, got {over!r}")
         if "seed" in over:
@@ -204,6 +216,7 @@ def plan_sweep(path, out, quick: bool = False) -> Plan:
 
 # -- one run -------------------------------------------------------------------
 
+
 def run_one(path: str, config: dict) -> dict:
     """The task: finish the run in ``path`` whatever state it is in.
 
@@ -214,21 +227,31 @@ def run_one(path: str, config: dict) -> dict:
     """
     from evomod import runs
     from evomod.rundir import read_best
+
     path = Path(path)
     status = run_status(path)
     if status == "finished":
         best = read_best(path / "best.json")
-        return {"dir": str(path), "status": "skipped", "generation": best["generation"],
-                "first_solved": best["first_solved"]}
+        return {
+            "dir": str(path),
+            "status": "skipped",
+            "generation": best["generation"],
+            "first_solved": best["first_solved"],
+        }
     if status == "interrupted":
         state = runs.resume(path, quiet=True)
     else:
         state = runs.start(config_mod.from_dict(config), path, quiet=True)
-    return {"dir": str(path), "status": "resumed" if status == "interrupted" else "started",
-            "generation": state.generation, "first_solved": dict(state.first_solved)}
+    return {
+        "dir": str(path),
+        "status": "resumed" if status == "interrupted" else "started",
+        "generation": state.generation,
+        "first_solved": dict(state.first_solved),
+    }
 
 
 # -- executing tasks -------------------------------------------------------------
+
 
 @dataclass
 class Job:
@@ -255,6 +278,7 @@ def check_scheduler(address) -> None:
     """Refuse, within seconds, a TCP scheduler address where nothing listens."""
     import socket
     from urllib.parse import urlsplit
+
     if not isinstance(address, str) or not address:
         raise ConfigError("--scheduler", f"must be an address, got {address!r}", "e.g. tcp://host:8786")
     if "://" not in address:
@@ -269,15 +293,21 @@ def check_scheduler(address) -> None:
     except ValueError:
         host = port = None
     if not host or port is None:
-        raise ConfigError("--scheduler", f"{address!r} is not a scheduler address",
-                          "tcp://host:port, e.g. tcp://127.0.0.1:8786")
+        raise ConfigError(
+            "--scheduler",
+            f"{address!r} is not a scheduler address",
+            "tcp://host:port, e.g. tcp://127.0.0.1:8786",
+        )
     try:
         with socket.create_connection((host, port), timeout=PROBE_SECONDS):
             pass
     except OSError as err:
         reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
-        raise ConfigError("--scheduler", f"nothing answers at {address} ({reason})",
-                          "the address of a running dask scheduler") from None
+        raise ConfigError(
+            "--scheduler",
+            f"nothing answers at {address} ({reason})",
+            "the address of a running dask scheduler",
+        ) from None
 
 
 def _connect(address: str):
@@ -293,9 +323,16 @@ def _connect(address: str):
         raise ConfigError("--scheduler", f"{address} does not answer as a dask scheduler") from None
 
 
-def execute(fn: Callable, jobs: Sequence[Job], workers: int | None = None,
-            scheduler: str | None = None, progress: bool | None = None, unit: str = "run",
-            done_before: int = 0, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def execute(
+    fn: Callable,
+    jobs: Sequence[Job],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    unit: str = "run",
+    done_before: int = 0,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
     """Run ``fn(*job.args)`` for every job and return the outcomes in job order.
 
     In this process when ``workers == 1``; in a local process pool otherwise;
@@ -378,10 +415,12 @@ def _die_with_parent(parent: int) -> None:
     """
     import signal
     import threading
+
     armed = False
     if sys.platform.startswith("linux"):
         try:
             import ctypes
+
             libc = ctypes.CDLL(None, use_errno=True)
             PR_SET_PDEATHSIG = 1
             armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
@@ -405,29 +444,37 @@ def _die_with_parent(parent: int) -> None:
 def _execute_pool(fn, jobs, workers, finish) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # spawn, not fork: numba and tqdm may hold threads in this process.
     context = multiprocessing.get_context("spawn")
     # Workers are spawned by this (the submitting) thread, which outlives the
     # pool, so the parent-death signal fires only when the process dies.
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {pool.submit(_guarded, fn, *job.args): job.key for job in jobs}
         for future in as_completed(futures):
             finish(_outcome(futures[future], future.result))
 
 
 def _execute_dask(fn, jobs, address, finish) -> None:
-    from dask.distributed import as_completed
     import uuid
+
+    from dask.distributed import as_completed
+
     client = _connect(address)
     # A fresh token per sweep: the scheduler may still remember an earlier
     # sweep's finished task under the same key and hand back its old result.
     token = uuid.uuid4().hex[:12]
     try:
         # pure=False: a task is an action on a directory, never a cached value.
-        futures = {client.submit(_guarded, fn, *job.args, pure=False,
-                                 key=f"evomod-{job.key}-{token}"): job.key
-                   for job in jobs}
+        futures = {
+            client.submit(_guarded, fn, *job.args, pure=False, key=f"evomod-{job.key}-{token}"): job.key
+            for job in jobs
+        }
         for future in as_completed(list(futures)):
             finish(_outcome(futures[future], future.result))
     finally:
@@ -436,9 +483,11 @@ def _execute_dask(fn, jobs, address, finish) -> None:
 
 # -- a whole sweep -------------------------------------------------------------
 
+
 def _check_existing(plan: Plan) -> None:
     """A run directory left by another sweep must not be resumed as this one's."""
     from evomod.rundir import read_json
+
     out = Path(plan.out)
     if out.exists() and not out.is_dir():
         raise FileError("--out", f"{out} is an existing file, not a directory")
@@ -446,19 +495,26 @@ def _check_existing(plan: Plan) -> None:
         # Not a sweep directory (yet): only this plan's treatment folders may be there.
         from evomod.atomic import TEMPORARY
         from evomod.rundir import LOCK_FILE
+
         treatments = {run.path.parent.name for run in plan.runs} | {LOCK_FILE}
         foreign = sorted(n for n in os.listdir(out) if n not in treatments and not TEMPORARY.match(n))
         if foreign:
             listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise FileError("--out", f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
-                              "give a new or empty directory")
+            raise FileError(
+                "--out",
+                f"{out} is not empty and is not an evomod sweep (it holds {listed}); "
+                "give a new or empty directory",
+            )
     for run in plan.runs:
         saved = run.path / "config.json"
         if saved.exists():
             planned = json.loads(json.dumps(run.config.to_dict()))
             if read_json(saved, "config.json") != planned:
-                raise FileError("--out", f"{run.path} holds a run with a different config "
-                                  "(another sweep, or --quick changed); choose another --out")
+                raise FileError(
+                    "--out",
+                    f"{run.path} holds a run with a different config "
+                    "(another sweep, or --quick changed); choose another --out",
+                )
 
 
 @dataclass
@@ -472,9 +528,11 @@ class SweepResult:
         return [o for o in self.outcomes if o.error is not None]
 
 
-def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = None,
-             progress: bool | None = None) -> SweepResult:
+def run_plan(
+    plan: Plan, workers: int | None = None, scheduler: str | None = None, progress: bool | None = None
+) -> SweepResult:
     from evomod.rundir import WriterLock, write_json
+
     # Argument checks first: a refusal writes nothing.
     check_workers(workers)
     if (scheduler or plan.scheduler) and any(run_status(r.path) != "finished" for r in plan.runs):
@@ -491,13 +549,27 @@ def run_plan(plan: Plan, workers: int | None = None, scheduler: str | None = Non
         write_json(plan.out / PLAN_FILE, plan.to_json())
         pending = [r for r in plan.runs if run_status(r.path) != "finished"]
         jobs = [Job(r.relpath, (str(r.path), r.config.to_dict())) for r in pending]
-        outcomes = execute(run_one, jobs, workers=workers, scheduler=scheduler or plan.scheduler,
-                           progress=progress, unit="run", done_before=len(plan.runs) - len(pending))
+        outcomes = execute(
+            run_one,
+            jobs,
+            workers=workers,
+            scheduler=scheduler or plan.scheduler,
+            progress=progress,
+            unit="run",
+            done_before=len(plan.runs) - len(pending),
+        )
     return SweepResult(plan, outcomes, len(plan.runs) - len(pending))
 
 
-def run_sweep(path, out, workers: int | None = None, scheduler: str | None = None,
-              quick: bool = False, progress: bool | None = None) -> SweepResult:
+def run_sweep(
+    path,
+    out,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    quick: bool = False,
+    progress: bool | None = None,
+) -> SweepResult:
     """Plan the sweep in ``path`` into ``out`` and bring every run to its end."""
-    return run_plan(plan_sweep(path, out, quick=quick), workers=workers, scheduler=scheduler,
-                    progress=progress)
+    return run_plan(
+        plan_sweep(path, out, quick=quick), workers=workers, scheduler=scheduler, progress=progress
+    )

@@ -58,7 +58,7 @@ def performance(circuit: dict, goal, n_inputs: int = 4, steps: int | None = None
     """Fraction of patterns answered correctly; ``goal(p) -> bool`` (one output).
     With ``steps``, feedback semantics: an unsettled output counts as wrong."""
     right = 0
-    for p in range(2 ** n_inputs):
+    for p in range(2**n_inputs):
         if steps is None:
             (out,) = feed_forward(circuit, p)
             ok = out == goal(p)
@@ -66,7 +66,7 @@ def performance(circuit: dict, goal, n_inputs: int = 4, steps: int | None = None
             (out,), (settled,) = synchronous(circuit, p, steps)
             ok = settled and out == goal(p)
         right += ok
-    return right / 2 ** n_inputs
+    return right / 2**n_inputs
 
 
 def effective_gates(circuit: dict) -> int:

@@ -361,13 +361,11 @@ def mutate(net, layers, n_weight_values, rnd, bias_values=BIAS_VALUES):
     return out
 
 
-def random_net(layers, n_weight_values, rnd, bias_values=BIAS_VALUES,
-               max_calls=MAX_INIT_CALLS):
+def random_net(layers, n_weight_values, rnd, bias_values=BIAS_VALUES, max_calls=MAX_INIT_CALLS):
     """``DnnSpatial::random``: every bias uniform over its values, then a
     uniform number of calls in [0, max_calls) of ``add_connection``."""
     nodes = layer_nodes(layers)
-    biases = {v: bias_values[rnd.randrange(len(bias_values))]
-              for layer in nodes[1:] for v in layer}
+    biases = {v: bias_values[rnd.randrange(len(bias_values))] for layer in nodes[1:] for v in layer}
     conns = {}
     for _ in range(rnd.randrange(max_calls)):
         add_connection(conns, layers, n_weight_values, rnd)
@@ -379,7 +377,7 @@ def reaches_output(conns, layers):
     nodes = layer_nodes(layers)
     reached = set(nodes[0])
     for l in range(1, len(layers)):
-        for (s, d) in conns:
+        for s, d in conns:
             if d in nodes[l] and s in reached:
                 reached.add(d)
     return any(v in reached for v in nodes[-1])
@@ -412,7 +410,7 @@ def add_slot_probabilities(conns, layers):
     if h == 1.0:  # the network is full
         return {}
     draws = n_nodes(layers) ** 2
-    repeat = (1.0 - h ** draws) / (1.0 - h)
+    repeat = (1.0 - h**draws) / (1.0 - h)
     out = {}
     for key, l in all_slots(layers).items():
         if key not in conns:

@@ -2,24 +2,26 @@ import csv
 import json
 import math
 
+import circuit_reference as ref
 import numpy as np
 import pytest
 
-from evomod import cli
-from evomod import adapt
+from evomod import adapt, cli
 from evomod import config as config_mod
 from evomod.errors import ConfigError, FileError
 from evomod.evolve import Evolution
 from evomod.rundir import write_json
 
-import circuit_reference as ref
-
 G1_PAIRS = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
 
 
 def circuit(pairs, output=13):
-    return {"kind": "circuit", "inputs": [0, 1, 2, 3],
-            "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs)], "outputs": [output]}
+    return {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs)],
+        "outputs": [output],
+    }
 
 
 # Kashtan & Alon's G1 = (X xor Y) and (Z xor W) from two 4-NAND XORs and an
@@ -56,8 +58,7 @@ def first_perfect_generation(raw, network, goal, cap):
     (performance 1 and at most 11 effective gates: no penalty)."""
     evolution = Evolution(config_mod.from_dict(raw))
     model = evolution.parts.model
-    clones = {k: v.repeat(evolution.config.population, axis=0)
-              for k, v in model.from_json(network).items()}
+    clones = {k: v.repeat(evolution.config.population, axis=0) for k, v in model.from_json(network).items()}
     state = evolution.initial_state(clones)
     for generation in range(1, cap + 1):
         evolution.step(state)
@@ -72,9 +73,15 @@ def make_run(directory, network, goal="G1", seed=4, **overrides):
     raw = {"model": {"kind": "circuit"}, "seed": seed, **overrides}
     directory.mkdir(parents=True)
     write_json(directory / "config.json", config_mod.from_dict(raw).to_dict())
-    write_json(directory / "best.json", {"generation": 100, "goal": goal, "first_solved": {goal: 50},
-                                         "networks": [{"fitness": 1.0, "performance": 1.0, "cost": 0.0,
-                                                       "network": network}]})
+    write_json(
+        directory / "best.json",
+        {
+            "generation": 100,
+            "goal": goal,
+            "first_solved": {goal: 50},
+            "networks": [{"fitness": 1.0, "performance": 1.0, "cost": 0.0, "network": network}],
+        },
+    )
     return directory
 
 
@@ -84,6 +91,7 @@ def as_saved(data):
 
 
 # -- speedup ---------------------------------------------------------------------
+
 
 def test_speedup_is_the_ratio_of_medians():
     assert adapt.speedup([10, 20, 30], [2, 4, 6]) == 5.0
@@ -100,10 +108,17 @@ def test_speedup_is_the_ratio_of_medians():
 
 # -- one adaptation ----------------------------------------------------------------
 
+
 def test_adaptation_config_keeps_the_run_but_fixes_the_goal():
-    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 9,
-                                "schedule": {"kind": "alternating", "goals": ["G1", "G2"]},
-                                "selection": {"treatment": "P&CC"}, "cost": {"kind": "count", "weight": 0.01}})
+    cfg = config_mod.from_dict(
+        {
+            "model": {"kind": "circuit"},
+            "seed": 9,
+            "schedule": {"kind": "alternating", "goals": ["G1", "G2"]},
+            "selection": {"treatment": "P&CC"},
+            "cost": {"kind": "count", "weight": 0.01},
+        }
+    )
     raw = adapt.adaptation_config(cfg, "G2", 77, 60)
     adapted = config_mod.from_dict(raw)
     assert adapted.schedule.kind == "fixed" and adapted.schedule.goals == ("G2",)
@@ -121,7 +136,9 @@ def test_network_already_perfect_on_the_new_goal_needs_no_generations():
 
 
 def test_g1_circuit_adapts_to_g2_deterministically():
-    raw = adapt.adaptation_config(config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 4}), "G2", 30, 60)
+    raw = adapt.adaptation_config(
+        config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 4}), "G2", 30, 60
+    )
     first = adapt.adapt_network(raw, G1, "G1", "G2")
     # G1 is not perfect on G2 (independent simulator), so it takes >= 1 generation.
     assert first["generations"] > 0 and first["cap"] == 30 and first["population"] == 60
@@ -160,26 +177,43 @@ def test_regression_pin_prewired_generations_seed_4(selection, generations):
 
 # -- whole experiments --------------------------------------------------------------
 
+
 def test_run_adaptation_writes_results_and_skips_imperfect_networks(tmp_path):
     good = make_run(tmp_path / "good", G1_WITH_OR)
     bad = make_run(tmp_path / "bad", BROKEN)
     data = adapt.run_adaptation([good, bad], "G2", tmp_path / "out", cap=30, population=60, progress=False)
     (result,) = data["results"]
     assert result["source"] == str(good) and result["treatment"] == "PA"
-    raw = adapt.adaptation_config(config_mod.from_dict(json.loads((good / "config.json").read_text())),
-                                  "G2", 30, 60)
+    raw = adapt.adaptation_config(
+        config_mod.from_dict(json.loads((good / "config.json").read_text())), "G2", 30, 60
+    )
     generations = first_perfect_generation(raw, G1_WITH_OR, g2, 30)
     assert generations is not None and generations >= 1
-    assert (result["goal_a"], result["goal_b"], result["generations"], result["solved"]) == \
-        ("G1", "G2", generations, True)
+    assert (result["goal_a"], result["goal_b"], result["generations"], result["solved"]) == (
+        "G1",
+        "G2",
+        generations,
+        True,
+    )
     (skipped,) = data["skipped"]
     assert skipped["source"] == str(bad) and "not perfect on G1" in skipped["reason"]
     saved = json.loads((tmp_path / "out" / "adapt.json").read_text())
     assert saved == json.loads(json.dumps(as_saved(data)))
     with open(tmp_path / "out" / "adapt.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert rows == [{"source": str(good), "treatment": "PA", "seed": "4", "goal_a": "G1", "goal_b": "G2",
-                     "generations": str(generations), "solved": "True", "cap": "30", "population": "60"}]
+    assert rows == [
+        {
+            "source": str(good),
+            "treatment": "PA",
+            "seed": "4",
+            "goal_a": "G1",
+            "goal_b": "G2",
+            "generations": str(generations),
+            "solved": "True",
+            "cap": "30",
+            "population": "60",
+        }
+    ]
     assert (tmp_path / "out" / "adaptation.png").exists() and (tmp_path / "out" / "adaptation.svg").exists()
 
 
@@ -198,8 +232,9 @@ def test_sweep_directory_stands_for_its_runs_and_names_treatments(tmp_path):
     for treatment in ("FG", "MVG"):
         mine = [r for r in data["results"] if r["treatment"] == treatment]
         for r in mine:  # each time checked by the independent simulator
-            raw = adapt.adaptation_config(config_mod.from_dict({"model": {"kind": "circuit"},
-                                                                "seed": r["seed"]}), "G2", 10, 60)
+            raw = adapt.adaptation_config(
+                config_mod.from_dict({"model": {"kind": "circuit"}, "seed": r["seed"]}), "G2", 10, 60
+            )
             network = G1 if treatment == "FG" else G1_WITH_OR
             first = first_perfect_generation(raw, network, g2, 10)
             assert r["solved"] == (first is not None)
@@ -212,19 +247,29 @@ def test_sweep_directory_stands_for_its_runs_and_names_treatments(tmp_path):
         assert summary[treatment]["median"] == (None if np.isinf(np.median(times)) else np.median(times))
     assert summary["MVG"]["solved"] == 2  # the prewired circuit adapts within 10 generations
     # A run named directly still gets its sweep treatment.
-    one = adapt.run_adaptation([sweep_dir / "MVG" / "seed_3"], "G2", tmp_path / "one", cap=10,
-                               population=60, progress=False, figure=False)
+    one = adapt.run_adaptation(
+        [sweep_dir / "MVG" / "seed_3"],
+        "G2",
+        tmp_path / "one",
+        cap=10,
+        population=60,
+        progress=False,
+        figure=False,
+    )
     seed_3 = [r for r in data["results"] if r["source"] == str(sweep_dir / "MVG" / "seed_3")]
     assert one["results"][0]["treatment"] == "MVG"
     assert one["results"][0]["generations"] == seed_3[0]["generations"]
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"to": "G7"}, "--to"),
-    ({"goal_from": "nope"}, "--from"),
-    ({"cap": 0}, "--cap"),
-    ({"population": 1}, "--population"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"to": "G7"}, "--to"),
+        ({"goal_from": "nope"}, "--from"),
+        ({"cap": 0}, "--cap"),
+        ({"population": 1}, "--population"),
+    ],
+)
 def test_bad_arguments_name_the_field(tmp_path, kwargs, field):
     run = make_run(tmp_path / "run", G1)
     args = {"to": "G2", "cap": 5, "population": 20, **kwargs}
@@ -249,8 +294,23 @@ def test_command_line(tmp_path, capsys):
     run = make_run(tmp_path / "run", G1_WITH_OR)
     broken = make_run(tmp_path / "broken", BROKEN)
     parser = cli.build_parser()
-    args = parser.parse_args(["adapt", str(run), str(broken), "--to", "G2", "--out", str(tmp_path / "out"),
-                              "--cap", "30", "--population", "60", "--workers", "1"])
+    args = parser.parse_args(
+        [
+            "adapt",
+            str(run),
+            str(broken),
+            "--to",
+            "G2",
+            "--out",
+            str(tmp_path / "out"),
+            "--cap",
+            "30",
+            "--population",
+            "60",
+            "--workers",
+            "1",
+        ]
+    )
     assert (args.cap, args.population, args.goal_from) == (30, 60, None)
     args.func(args)
     captured = capsys.readouterr()
@@ -266,7 +326,10 @@ def test_command_line(tmp_path, capsys):
 
 def test_real_layered_run_that_is_not_perfect_is_skipped(tmp_path, small_config):
     from evomod import runs
-    runs.start(small_config(generations=3, population=20, log_modularity_every=0), tmp_path / "run", quiet=True)
+
+    runs.start(
+        small_config(generations=3, population=20, log_modularity_every=0), tmp_path / "run", quiet=True
+    )
     data = adapt.run_adaptation([tmp_path / "run"], "or", tmp_path / "out", cap=5, progress=False)
     assert data["results"] == [] and "not perfect on and" in data["skipped"][0]["reason"]
     assert (tmp_path / "out" / "adapt.csv").read_text().strip() == ",".join(adapt.CSV_COLUMNS)

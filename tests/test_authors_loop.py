@@ -5,14 +5,13 @@ out independently of the code under test."""
 
 import numpy as np
 import pytest
+from test_adapt import G1
 
 from evomod import config as config_mod
 from evomod.costs import ConnectionCost, node_positions
 from evomod.evolve import Evolution, steady_generation
 from evomod.models.layered import LayeredModel
 from evomod.tasks import get_task
-
-from test_adapt import G1
 
 
 def slot(model, src, dst):
@@ -38,8 +37,9 @@ DEAD = [(1, 9, 1), (2, 9, 1), (9, 17, 2), (3, 11, -2), (8, 18, 1), (16, 21, -1)]
 def test_simplified_cost_ignores_dead_ends(kind):
     model = LayeredModel()
     pos = node_positions(model, "model")
-    simplified = ConnectionCost(kind, pos, model.fixed_nodes(), scope="simplified",
-                                outputs=model.output_nodes())
+    simplified = ConnectionCost(
+        kind, pos, model.fixed_nodes(), scope="simplified", outputs=model.output_nodes()
+    )
     every = ConnectionCost(kind, pos, model.fixed_nodes(), scope="all")
     # (16, 21) reaches the output through 21, so it is not a dead end.
     dead = [e for e in DEAD if e != (16, 21, -1)]
@@ -55,8 +55,10 @@ def test_simplified_cost_ignores_dead_ends(kind):
 
 def test_zero_output_is_wrong_for_both_classes():
     task = get_task("retina")
-    empty = {"weights": np.zeros((1, LayeredModel().n_slots), dtype=np.int8),
-             "biases": np.zeros((1, 15), dtype=np.int8)}
+    empty = {
+        "weights": np.zeros((1, LayeredModel().n_slots), dtype=np.int8),
+        "biases": np.zeros((1, 15), dtype=np.int8),
+    }
     for goal in ("and", "or"):
         target = task.target(goal)
         authors = LayeredModel(operators="authors").performance(empty, task.inputs, target)[0]
@@ -131,10 +133,18 @@ def test_uniform_input_positions():
 
 # -- "solved" means fitness 1 --------------------------------------------------------
 
+
 @pytest.mark.parametrize("threshold, solved", [(11, True), (6, False)])
 def test_solved_needs_fitness_one(threshold, solved):
-    cfg = config_mod.from_dict({"model": {"kind": "circuit", "threshold": threshold}, "seed": 1,
-                                "population": 20, "selection": {"elite": 5}, "log_modularity_every": 0})
+    cfg = config_mod.from_dict(
+        {
+            "model": {"kind": "circuit", "threshold": threshold},
+            "seed": 1,
+            "population": 20,
+            "selection": {"elite": 5},
+            "log_modularity_every": 0,
+        }
+    )
     evo = Evolution(cfg)
     genome = evo.parts.model.from_json(G1)
     assert evo.evaluate(genome, "G1", None)[0] == 1.0  # perfect output either way
@@ -146,6 +156,7 @@ def test_solved_needs_fitness_one(threshold, solved):
 
 
 # -- steady state: the best perfect at the end of K consecutive epochs ----------------
+
 
 def ends(period, pattern):
     """Log rows where only the epoch ends matter: pattern[e] says whether the
@@ -169,10 +180,18 @@ def test_steady_rule_on_hand_made_logs():
 
 
 def test_steady_stop_rule_in_a_run():
-    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "seed": 1, "population": 40,
-                                "selection": {"elite": 10}, "log_modularity_every": 0,
-                                "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 5},
-                                "stop_when": "steady", "generations": 60})
+    cfg = config_mod.from_dict(
+        {
+            "model": {"kind": "circuit"},
+            "seed": 1,
+            "population": 40,
+            "selection": {"elite": 10},
+            "log_modularity_every": 0,
+            "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 5},
+            "stop_when": "steady",
+            "generations": 60,
+        }
+    )
     evo = Evolution(cfg)
     genome = evo.parts.model.from_json(G1)
     state = evo.initial_state({k: np.repeat(v, 40, axis=0) for k, v in genome.items()})
@@ -185,10 +204,13 @@ def test_steady_stop_rule_in_a_run():
     else:
         assert state.stopped and state.generation == expected + 1
         assert [n["goal"] for n in state.steady_networks] == [
-            evo.parts.schedule.goal(expected - 5), evo.parts.schedule.goal(expected)]
+            evo.parts.schedule.goal(expected - 5),
+            evo.parts.schedule.goal(expected),
+        ]
 
 
 # -- left and right inputs in different modules ---------------------------------------
+
 
 def as_json(model, edges):
     return model.to_json(network(model, edges), 0)
@@ -196,6 +218,7 @@ def as_json(model, edges):
 
 def test_left_right_split_on_hand_built_networks():
     from evomod.modularity.splits import left_right_split
+
     model = LayeredModel()
     # Two separate pathways, left pixels 0-3 through 8, 16, 20 and right
     # pixels 4-7 through 15, 19, 21, meeting only at the output: split.
@@ -213,14 +236,22 @@ def test_left_right_split_on_hand_built_networks():
 
 # -- a goal switch, as sferes2 runs it ----------------------------------------------
 
+
 def test_authors_tournaments_compare_the_old_goal_right_after_a_switch(monkeypatch):
     """sferes2's parents carry the objectives set when they were selected, so
     the first tournaments after a switch rank them under the old goal; the
     merged pool is sorted under the new one (pnsga.hpp epoch, mvg.hpp)."""
     from evomod import selection as selection_mod
-    cfg = config_mod.from_dict({
-        "seed": 4, "generations": 12, "population": 40, "log_modularity_every": 0,
-        "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5}})
+
+    cfg = config_mod.from_dict(
+        {
+            "seed": 4,
+            "generations": 12,
+            "population": 40,
+            "log_modularity_every": 0,
+            "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5},
+        }
+    )
     evolution = Evolution(cfg)
     task = get_task("retina")
     seen = {}
@@ -237,8 +268,10 @@ def test_authors_tournaments_compare_the_old_goal_right_after_a_switch(monkeypat
     def take_scores(st):
         genomes = st.genomes
         model = evolution.parts.model
-        return {goal: model.performance(genomes, task.inputs, task.target(goal)) - st.penalty
-                for goal in ("and", "or")}
+        return {
+            goal: model.performance(genomes, task.inputs, task.target(goal)) - st.penalty
+            for goal in ("and", "or")
+        }
 
     monkeypatch.setattr(selection_mod, "authors_parents", parents)
     monkeypatch.setattr(selection_mod, "authors_survivors", survivors)

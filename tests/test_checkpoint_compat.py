@@ -17,6 +17,7 @@ def stop_at(generation):
     def hook(evolution, state):
         if state.generation == generation:
             raise Interrupt
+
     return hook
 
 
@@ -43,5 +44,8 @@ def test_a_checkpoint_holding_the_stdlib_state_resumes_bit_identically(tmp_path,
     runs.start(config, tmp_path / "whole", quiet=True)
     strip = [{k: v for k, v in row.items() if k != "elapsed"} for row in read_log(tmp_path / "old")]
     assert strip == [{k: v for k, v in row.items() if k != "elapsed"} for row in read_log(tmp_path / "whole")]
-    with np.load(tmp_path / "old" / "population.npz") as a, np.load(tmp_path / "whole" / "population.npz") as b:
+    with (
+        np.load(tmp_path / "old" / "population.npz") as a,
+        np.load(tmp_path / "whole" / "population.npz") as b,
+    ):
         assert all(np.array_equal(a[k], b[k]) for k in a.files)

@@ -8,8 +8,8 @@ from evomod.models.circuit import CircuitModel
 from evomod.tasks import all_patterns
 from evomod.tasks.logic import logic4, logic6
 
-
 # -- plain-Python references ---------------------------------------------------
+
 
 def ref_eval(src, out, n_in, feedback, steps):
     """Gate by gate, pattern by pattern, with Python bools.
@@ -18,7 +18,7 @@ def ref_eval(src, out, n_in, feedback, steps):
     """
     n_gates = len(src)
     result = [[] for _ in out]
-    for p in range(2 ** n_in):
+    for p in range(2**n_in):
         x = [bool(p >> i & 1) for i in range(n_in)]
         if not feedback:
             vals = list(x)
@@ -53,8 +53,7 @@ def ref_effective(src, out, n_in):
 
 
 def individual(genomes, i):
-    return ([tuple(int(v) for v in row) for row in genomes["src"][i]],
-            [int(v) for v in genomes["out"][i]])
+    return ([tuple(int(v) for v in row) for row in genomes["src"][i]], [int(v) for v in genomes["out"][i]])
 
 
 CONFIGS = [
@@ -83,7 +82,7 @@ def test_truth_tables_match_reference(cfg):
             want_settled = sum(int(s) << p for p, (_, s) in enumerate(bits))
             assert int(tables[i, o]) == want_table
             assert int(settled[i, o]) == want_settled
-            unsettled_seen |= want_settled != 2 ** model.n_patterns - 1
+            unsettled_seen |= want_settled != 2**model.n_patterns - 1
         eff = ref_effective(src, out, model.n_inputs)
         assert set(np.nonzero(mask[i])[0] + model.n_inputs) == eff
         assert model.effective_gates(genomes)[i] == len(eff)
@@ -132,6 +131,7 @@ def test_outputs_and_performance_match_reference(cfg):
 
 # -- hand-built circuits -------------------------------------------------------
 
+
 def xor_gates(a, b, first):
     """Four NANDs computing a XOR b; the last one (first + 3) is the XOR."""
     n = first
@@ -141,11 +141,14 @@ def xor_gates(a, b, first):
 def build(model, gate_list, outputs):
     # Spare gates read input 0 twice: legal in both modes and never effective.
     gate_list = list(gate_list) + [(0, 0)] * (model.gates - len(gate_list))
-    return model.from_json({
-        "kind": "circuit", "inputs": list(range(model.n_inputs)),
-        "gates": [{"id": model.n_inputs + g, "in": list(s)} for g, s in enumerate(gate_list)],
-        "outputs": outputs,
-    })
+    return model.from_json(
+        {
+            "kind": "circuit",
+            "inputs": list(range(model.n_inputs)),
+            "gates": [{"id": model.n_inputs + g, "in": list(s)} for g, s in enumerate(gate_list)],
+            "outputs": outputs,
+        }
+    )
 
 
 def test_hand_built_xor():
@@ -159,12 +162,12 @@ def test_hand_built_xor():
 
 
 def g_solution(model, goal):
-    gates = xor_gates(0, 1, 4) + xor_gates(2, 3, 8)   # A = gate 7, B = gate 11
+    gates = xor_gates(0, 1, 4) + xor_gates(2, 3, 8)  # A = gate 7, B = gate 11
     if goal == "G1":
-        gates += [(7, 11), (12, 12)]                   # AND: NOT NAND
+        gates += [(7, 11), (12, 12)]  # AND: NOT NAND
         out = 13
     else:
-        gates += [(7, 7), (11, 11), (12, 13)]          # OR: NAND of the NOTs
+        gates += [(7, 7), (11, 11), (12, 13)]  # OR: NAND of the NOTs
         out = 14
     return build(model, gates, [out])
 
@@ -193,13 +196,12 @@ def test_hand_built_logic6_g4_uses_all_64_bits():
     genomes = build(model, gates, [19, 21, 23])
     assert model.performance(genomes, task.inputs, task.goals["G4"])[0] == 1.0
     # G1 differs from G4 in output 0 on the 32 patterns where exactly one of A, B holds.
-    assert model.performance(genomes, task.inputs, task.goals["G1"])[0] == pytest.approx(
-        1 - 32 / (64 * 3))
+    assert model.performance(genomes, task.inputs, task.goals["G1"])[0] == pytest.approx(1 - 32 / (64 * 3))
 
 
 def test_oscillator_counts_as_wrong():
     model = CircuitModel(1, 1, gates=1, feedback=True, settle_steps=7)
-    genomes = build(model, [(1, 1)], [1])          # NOT of itself: flips every step
+    genomes = build(model, [(1, 1)], [1])  # NOT of itself: flips every step
     patterns = all_patterns(1)
     for target in (np.zeros((2, 1), bool), np.ones((2, 1), bool)):
         assert model.performance(genomes, patterns, target)[0] == 0.0
@@ -207,6 +209,7 @@ def test_oscillator_counts_as_wrong():
 
 
 # -- mutation ------------------------------------------------------------------
+
 
 def gene_vector(genomes):
     n = len(genomes["src"])
@@ -266,6 +269,7 @@ def test_mutation_is_deterministic_and_probability_extremes():
 
 # -- graph view, positions, JSON -----------------------------------------------
 
+
 def test_edges():
     model = CircuitModel(4, 1)
     genomes = model.random(50, np.random.default_rng(9))
@@ -307,9 +311,12 @@ def test_json_round_trip(cfg):
 
 def test_from_json_rejects_bad_circuits():
     model = CircuitModel(4, 1, gates=3)
-    good = {"kind": "circuit", "inputs": [0, 1, 2, 3],
-            "gates": [{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 2]}, {"id": 6, "in": [5, 3]}],
-            "outputs": [6]}
+    good = {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 2]}, {"id": 6, "in": [5, 3]}],
+        "outputs": [6],
+    }
     model.from_json(good)
 
     def bad(field, **change):
@@ -320,13 +327,10 @@ def test_from_json_rejects_bad_circuits():
         assert err.value.field.startswith("network." + field)
 
     bad("kind", kind="threshold")
-    bad("gates[1].in", gates=[{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 99]},
-                              {"id": 6, "in": [5, 3]}])
-    bad("gates[0].in", gates=[{"id": 4, "in": [5, 1]}, {"id": 5, "in": [4, 2]},
-                              {"id": 6, "in": [5, 3]}])
+    bad("gates[1].in", gates=[{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 99]}, {"id": 6, "in": [5, 3]}])
+    bad("gates[0].in", gates=[{"id": 4, "in": [5, 1]}, {"id": 5, "in": [4, 2]}, {"id": 6, "in": [5, 3]}])
     bad("gates", gates=good["gates"][:2])
-    bad("gates[2].id", gates=[{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 2]},
-                              {"id": 5, "in": [4, 3]}])
+    bad("gates[2].id", gates=[{"id": 4, "in": [0, 1]}, {"id": 5, "in": [4, 2]}, {"id": 5, "in": [4, 3]}])
     bad("outputs", outputs=[6, 5])
     bad("outputs", outputs=[2])
     bad("inputs", inputs=[0, 1, 2])
@@ -336,18 +340,21 @@ def test_from_json_rejects_bad_circuits():
     CircuitModel(4, 1, gates=3, feedback=True).from_json(looped)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(gates=0), "model.gates"),
-    (dict(n_outputs=3, gates=2), "model.gates"),
-    (dict(threshold=-1), "model.threshold"),
-    (dict(mutation_probability=1.5), "model.mutation_probability"),
-    (dict(mutation_probability=-0.1), "model.mutation_probability"),
-    (dict(penalty_per_gate=-1), "model.penalty_per_gate"),
-    (dict(settle_steps=0, feedback=True), "model.settle_steps"),
-    (dict(feedback="yes"), "model.feedback"),
-    (dict(n_inputs=7), "task.n_inputs"),
-    (dict(gates=2.5), "model.gates"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(gates=0), "model.gates"),
+        (dict(n_outputs=3, gates=2), "model.gates"),
+        (dict(threshold=-1), "model.threshold"),
+        (dict(mutation_probability=1.5), "model.mutation_probability"),
+        (dict(mutation_probability=-0.1), "model.mutation_probability"),
+        (dict(penalty_per_gate=-1), "model.penalty_per_gate"),
+        (dict(settle_steps=0, feedback=True), "model.settle_steps"),
+        (dict(feedback="yes"), "model.feedback"),
+        (dict(n_inputs=7), "task.n_inputs"),
+        (dict(gates=2.5), "model.gates"),
+    ],
+)
 def test_bad_config(kwargs, field):
     args = dict(n_inputs=4, n_outputs=1)
     args.update(kwargs)

@@ -21,7 +21,7 @@ from evomod.modularity import network_graph
 def width_for(count):
     """Smallest w with 2**w >= count."""
     w = 0
-    while 2 ** w < count:
+    while 2**w < count:
         w += 1
     return w
 
@@ -58,7 +58,7 @@ def brute_tables(src, out, n_inputs, feedback, steps):
     """Per output: (truth-table int, settled-mask int) over all 2**n_inputs patterns."""
     tables = [0] * len(out)
     settled = [0] * len(out)
-    for p in range(2 ** n_inputs):
+    for p in range(2**n_inputs):
         x = [(p >> i) & 1 == 1 for i in range(n_inputs)]
         if feedback:
             state = x + [False] * len(src)
@@ -79,14 +79,19 @@ def brute_tables(src, out, n_inputs, feedback, steps):
 
 # -- decoding ----------------------------------------------------------------------
 
-CASES = [{"n_inputs": 4, "n_outputs": 1, "gates": g, "feedback": fb} for g in (11, 12, 13, 14)
-         for fb in (False, True)] + [
+CASES = [
+    {"n_inputs": 4, "n_outputs": 1, "gates": g, "feedback": fb}
+    for g in (11, 12, 13, 14)
+    for fb in (False, True)
+] + [
     {"n_inputs": 6, "n_outputs": 3, "gates": 16, "feedback": False},
-    {"n_inputs": 3, "n_outputs": 2, "gates": 5, "feedback": True}]
+    {"n_inputs": 3, "n_outputs": 2, "gates": 5, "feedback": True},
+]
 
 
-@pytest.mark.parametrize("cfg", CASES, ids=lambda c: f"{c['gates']}g-{'fb' if c['feedback'] else 'ff'}"
-                                                     f"-{c['n_inputs']}in")
+@pytest.mark.parametrize(
+    "cfg", CASES, ids=lambda c: f"{c['gates']}g-{'fb' if c['feedback'] else 'ff'}-{c['n_inputs']}in"
+)
 def test_binary_genome_decodes_like_brute_force(cfg):
     model = CircuitModel(**cfg, genome="binary")
     genomes = model.random(150, np.random.default_rng(cfg["gates"] + 100 * cfg["feedback"]))
@@ -100,8 +105,7 @@ def test_binary_genome_decodes_like_brute_force(cfg):
         data = model.to_json(genomes, i)
         assert [tuple(gate["in"]) for gate in data["gates"]] == src
         assert data["outputs"] == out
-        want_tables, want_settled = brute_tables(src, out, model.n_inputs, model.feedback,
-                                                 model.settle_steps)
+        want_tables, want_settled = brute_tables(src, out, model.n_inputs, model.feedback, model.settle_steps)
         assert [int(t) for t in tables[i]] == want_tables
         assert [int(s) for s in settled[i]] == want_settled
         # The integer model given the same wiring is the same circuit.
@@ -126,9 +130,9 @@ def test_binary_layout_widths_and_the_modulo_rule():
     model = CircuitModel(4, 1, gates=14, feedback=True, genome="binary")
     assert model.source_bits == 5 and model.n_bits == 2 * 14 * 5 + 4
     bits = np.zeros((1, model.n_bits), dtype=np.uint8)
-    bits[0, 0:5] = 1                         # gate 0, source 0: address 31
-    bits[0, 5:10] = [1, 0, 0, 1, 0]          # gate 0, source 1: address 18 -> node 0
-    bits[0, model.n_src_bits:] = [1, 1, 1, 1]  # output: 15 mod 14 = 1 -> gate node 5
+    bits[0, 0:5] = 1  # gate 0, source 0: address 31
+    bits[0, 5:10] = [1, 0, 0, 1, 0]  # gate 0, source 1: address 18 -> node 0
+    bits[0, model.n_src_bits :] = [1, 1, 1, 1]  # output: 15 mod 14 = 1 -> gate node 5
     decoded = model.decode(bits)
     assert decoded["src"][0, 0].tolist() == [13, 0]
     assert decoded["out"][0].tolist() == [5]
@@ -136,7 +140,7 @@ def test_binary_layout_widths_and_the_modulo_rule():
     ff = CircuitModel(4, 1, gates=14, genome="binary")
     assert ff.source_bits == 5  # 17 sources at most
     bits = np.zeros((1, ff.n_bits), dtype=np.uint8)
-    bits[0, 0:5] = [0, 0, 1, 1, 1]           # 7 mod 4 = 3
+    bits[0, 0:5] = [0, 0, 1, 1, 1]  # 7 mod 4 = 3
     assert ff.decode(bits)["src"][0, 0, 0] == 3
 
 
@@ -146,8 +150,7 @@ def test_binary_layout_widths_and_the_modulo_rule():
 @pytest.mark.parametrize("feedback", [False, True])
 @pytest.mark.parametrize("gates", [11, 14])
 def test_one_bit_mutation_moves_one_address_to_a_hamming_neighbour(feedback, gates):
-    model = CircuitModel(4, 1, gates=gates, feedback=feedback, genome="binary",
-                         mutation_probability=1.0)
+    model = CircuitModel(4, 1, gates=gates, feedback=feedback, genome="binary", mutation_probability=1.0)
     rng = np.random.default_rng(gates)
     parents = model.random(3000, rng)
     before = parents["bits"].copy()
@@ -219,8 +222,9 @@ def test_binary_json_round_trip(feedback):
 
 
 def test_genome_config_field_and_errors():
-    cfg = config_mod.from_dict({"model": {"kind": "circuit", "genome": "binary", "gates": 12,
-                                          "feedback": True}})
+    cfg = config_mod.from_dict(
+        {"model": {"kind": "circuit", "genome": "binary", "gates": 12, "feedback": True}}
+    )
     assert cfg.model.genome == "binary"
     assert config_mod.from_dict({"model": {"kind": "circuit"}}).model.genome == "integer"
     with pytest.raises(ConfigError, match="model.genome"):
@@ -233,10 +237,17 @@ def test_genome_config_field_and_errors():
 @pytest.mark.parametrize("feedback", [False, True])
 def test_binary_genome_runs_in_the_loop(tmp_path, feedback):
     from evomod import runs
-    cfg = config_mod.from_dict({"model": {"kind": "circuit", "genome": "binary", "gates": 12,
-                                          "feedback": feedback},
-                                "population": 40, "generations": 6, "checkpoint_every": 3,
-                                "selection": {"elite": 10}, "log_modularity_every": 2})
+
+    cfg = config_mod.from_dict(
+        {
+            "model": {"kind": "circuit", "genome": "binary", "gates": 12, "feedback": feedback},
+            "population": 40,
+            "generations": 6,
+            "checkpoint_every": 3,
+            "selection": {"elite": 10},
+            "log_modularity_every": 2,
+        }
+    )
     state = runs.start(cfg, tmp_path / "r", quiet=True)
     assert state.generation == 6 and set(state.genomes) == {"bits"}
     best = json.loads((tmp_path / "r" / "best.json").read_text())

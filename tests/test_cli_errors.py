@@ -44,11 +44,12 @@ def test_the_hierarchy():
     assert str(err) == "best.json: is damaged (allowed: 'a', 'b')"
     assert str(err.renamed("x/best.json")) == "x/best.json: is damaged (allowed: 'a', 'b')"
     import pickle
+
     assert str(pickle.loads(pickle.dumps(err))) == str(err)
 
 
 def test_a_bad_config_field(tmp_path, capsys):
-    (tmp_path / "bad.toml").write_text(SMALL + "[model]\nkind = \"lstm\"\n")
+    (tmp_path / "bad.toml").write_text(SMALL + '[model]\nkind = "lstm"\n')
     refused(capsys, ["run", tmp_path / "bad.toml", "--out", tmp_path / "out"], "model.kind", "'layered'")
     assert not (tmp_path / "out").exists()
 
@@ -85,17 +86,18 @@ def test_a_malformed_best_json(finished, tmp_path, capsys):
 
 
 def test_a_malformed_network_file(tmp_path, capsys):
-    (tmp_path / "net.json").write_text(json.dumps({"kind": "layered", "layers": [2, 1],
-                                                   "nodes": [], "edges": []}))
+    (tmp_path / "net.json").write_text(
+        json.dumps({"kind": "layered", "layers": [2, 1], "nodes": [], "edges": []})
+    )
     refused(capsys, ["score", tmp_path / "net.json", "--no-qm"], "net.json", "network.nodes")
 
 
 def test_a_file_the_system_refuses_to_write(finished, tmp_path, capsys, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "plot.png"))
+
     monkeypatch.setattr("evomod.plots.atomic_write", full_disk)
-    refused(capsys, ["plot", finished, "--out", tmp_path / "plot.png"], "plot.png", "No space left",
-            code=1)
+    refused(capsys, ["plot", finished, "--out", tmp_path / "plot.png"], "plot.png", "No space left", code=1)
 
 
 def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
@@ -103,6 +105,7 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
+
     monkeypatch.setattr(runs, "best_networks", broken)
     with pytest.raises(ZeroDivisionError):
         cli.main(["run", str(tmp_path / "run.toml"), "--out", str(tmp_path / "out"), "--quiet"])

@@ -32,17 +32,18 @@ from evomod.kernels import nsga
 from evomod.models.layered import LayeredModel
 
 ALPHA = 1e-4
-N_IMPL = 20_000          # draws from evomod's numba code
-N_REF = 4_000            # draws from the Python oracle (pools of up to 15)
-N_REF_BIG = 2_000        # ... for the pool of 30
+N_IMPL = 20_000  # draws from evomod's numba code
+N_REF = 4_000  # draws from the Python oracle (pools of up to 15)
+N_REF_BIG = 2_000  # ... for the pool of 30
 CLUNE_LAYERS = (8, 8, 4, 2, 1)
 FIXED_WEIGHTS = (-2, -1, 1, 2)
-LITERAL_WEIGHTS = (2, -1, 1, 2)   # retina.cpp's list, as written
+LITERAL_WEIGHTS = (2, -1, 1, 2)  # retina.cpp's list, as written
 
 
 # ---------------------------------------------------------------------------
 # statistics helpers
 # ---------------------------------------------------------------------------
+
 
 def pooled_table(x, y, min_expected=5.0):
     """2 x k contingency table of two samples of ordered categories, adjacent
@@ -75,9 +76,11 @@ def same_distribution_pvalue(x, y):
 
 def assert_same_distribution(x, y, what):
     p = same_distribution_pvalue(x, y)
-    assert p > ALPHA, (f"{what}: distributions differ (chi-square p = {p:.2e});\n"
-                       f"reference {sorted(Counter(x).items())}\n"
-                       f"evomod    {sorted(Counter(y).items())}")
+    assert p > ALPHA, (
+        f"{what}: distributions differ (chi-square p = {p:.2e});\n"
+        f"reference {sorted(Counter(x).items())}\n"
+        f"evomod    {sorted(Counter(y).items())}"
+    )
 
 
 def assert_fits(observed: Counter, expected: dict, n, what, min_expected=5.0):
@@ -98,7 +101,7 @@ def assert_fits(observed: Counter, expected: dict, n, what, min_expected=5.0):
     if len(obs) < 2:
         return
     exp = np.array(exp)
-    exp *= sum(obs) / exp.sum()      # guards against float rounding of the sum
+    exp *= sum(obs) / exp.sum()  # guards against float rounding of the sum
     p = stats.chisquare(obs, exp).pvalue
     assert p > ALPHA, f"{what}: observed {dict(observed)} vs expected {expected} (p = {p:.2e})"
 
@@ -141,6 +144,7 @@ def parr(*p):
 # pools
 # ---------------------------------------------------------------------------
 
+
 def random_tie_pool(rnd, n, n_obj=2):
     """Few performance and cost levels, so ties and clones are everywhere."""
     perf = [0.25, 0.5, 0.75, 1.0][: rnd.randint(1, 4)]
@@ -148,7 +152,7 @@ def random_tie_pool(rnd, n, n_obj=2):
     out = []
     for _ in range(n):
         if out and rnd.random() < 0.2:
-            out.append(out[rnd.randrange(len(out))])          # a clone
+            out.append(out[rnd.randrange(len(out))])  # a clone
         elif n_obj == 1:
             out.append((rnd.choice(perf),))
         else:
@@ -158,20 +162,30 @@ def random_tie_pool(rnd, n, n_obj=2):
 
 # Hand-made pools: (performance, -cost), both maximised.
 POOL_8 = [
-    (1.00, -10.0),   # 0 best performance
-    (1.00, -10.0),   # 1 clone of 0
-    (1.00, -8.0),    # 2 same performance, cheaper than 0 and 1
-    (0.90, -5.0),    # 3 worse but cheaper: a trade-off with 0, 1, 2
-    (0.90, -5.0),    # 4 clone of 3
-    (0.90, -12.0),   # 5 surely dominated by 0, 1, 2, 3, 4
-    (0.80, -3.0),    # 6 cheapest
-    (0.70, -20.0),   # 7 surely dominated by everyone
+    (1.00, -10.0),  # 0 best performance
+    (1.00, -10.0),  # 1 clone of 0
+    (1.00, -8.0),  # 2 same performance, cheaper than 0 and 1
+    (0.90, -5.0),  # 3 worse but cheaper: a trade-off with 0, 1, 2
+    (0.90, -5.0),  # 4 clone of 3
+    (0.90, -12.0),  # 5 surely dominated by 0, 1, 2, 3, 4
+    (0.80, -3.0),  # 6 cheapest
+    (0.70, -20.0),  # 7 surely dominated by everyone
 ]
 POOL_15 = [
-    (1.0, -9.0), (1.0, -9.0), (1.0, -7.0), (1.0, -12.0),
-    (0.875, -4.0), (0.875, -4.0), (0.875, -6.0), (0.875, -9.0),
-    (0.75, -2.0), (0.75, -4.0), (0.75, -10.0),
-    (0.625, -1.0), (0.625, -5.0), (0.625, -5.0),
+    (1.0, -9.0),
+    (1.0, -9.0),
+    (1.0, -7.0),
+    (1.0, -12.0),
+    (0.875, -4.0),
+    (0.875, -4.0),
+    (0.875, -6.0),
+    (0.875, -9.0),
+    (0.75, -2.0),
+    (0.75, -4.0),
+    (0.75, -10.0),
+    (0.625, -1.0),
+    (0.625, -5.0),
+    (0.625, -5.0),
     (0.5, -0.5),
 ]
 
@@ -183,23 +197,23 @@ def _pool_30():
         if pool and rnd.random() < 0.25:
             pool.append(pool[rnd.randrange(len(pool))])
         else:
-            pool.append((rnd.choice([0.5, 0.625, 0.75, 0.875, 1.0]),
-                         -float(rnd.randint(1, 8))))
+            pool.append((rnd.choice([0.5, 0.625, 0.75, 0.875, 1.0]), -float(rnd.randint(1, 8))))
     return pool
 
 
 POOL_30 = _pool_30()
-POOLS = {"pool8": (POOL_8, [0, 2, 3, 6], N_REF),
-         "pool15": (POOL_15, [0, 2, 4, 8, 11, 14], N_REF),
-         "pool30": (POOL_30, [0, 5, 11, 17, 29], N_REF_BIG)}
+POOLS = {
+    "pool8": (POOL_8, [0, 2, 3, 6], N_REF),
+    "pool15": (POOL_15, [0, 2, 4, 8, 11, 14], N_REF),
+    "pool30": (POOL_30, [0, 5, 11, 17, 29], N_REF_BIG),
+}
 
 
 @functools.cache
 def reference_ranks(pool_name, q, seed=1):
     pool, _, n_draws = POOLS[pool_name]
     rnd = random.Random(seed)
-    return np.array([ref.peel_fronts(pool, (1.0, q), rnd) for _ in range(n_draws)],
-                    dtype=np.int64)
+    return np.array([ref.peel_fronts(pool, (1.0, q), rnd) for _ in range(n_draws)], dtype=np.int64)
 
 
 def impl_ranks(fn, pool, q, needed, n_draws, seed):
@@ -218,6 +232,7 @@ SORTS = {"peeling": lambda: nsga.peeling_ranks, "counting": lambda: nsga.countin
 # ---------------------------------------------------------------------------
 # the oracle against independent characterisations (it must be right itself)
 # ---------------------------------------------------------------------------
+
 
 def longest_chain_ranks(F):
     """Deterministic Pareto rank = length of the longest chain of dominators."""
@@ -257,13 +272,15 @@ def test_oracle_front_zero_probability():
         hits[flag] += 1
     assert_binomial(hits[1], n, 1 - q, "oracle: better-but-costlier dominates")
     front0 = sum(ref.peel_fronts(pool, (1.0, q), rnd)[0] == 0 for _ in range(5000))
-    assert_binomial(front0, 5000, q ** 2 * (1 - q), "oracle: front-0 probability")
+    assert_binomial(front0, 5000, q**2 * (1 - q), "oracle: front-0 probability")
 
 
 def test_oracle_mutation_enumeration_matches_its_simulation():
     layers = (2, 2, 2, 1)
-    net = {"conns": {(0, 2): 0, (1, 3): 3, (2, 4): 1, (4, 6): 2, (3, 5): 3},
-           "biases": {2: 0, 3: 2, 4: -2, 5: 1, 6: -1}}
+    net = {
+        "conns": {(0, 2): 0, (1, 3): 3, (2, 4): 1, (4, 6): 2, (3, 5): 3},
+        "biases": {2: 0, 3: 2, 4: -2, 5: 1, 6: -1},
+    }
     exact = ref.slot_outcome_distribution(net, layers, 4)
     assert all(abs(sum(d.values()) - 1) < 1e-12 for d in exact.values())
     rnd = random.Random(8)
@@ -287,13 +304,13 @@ DOM_POOL = [(1.0, -10.0), (0.9, -5.0), (1.0, -8.0), (1.0, -10.0), (0.5, -20.0)]
 def dom_expected(q):
     """Hand-worked verdict probabilities for pairs of DOM_POOL (cost pressure q)."""
     return {
-        (0, 1): {1: 1 - q, 0: q},      # better but costlier: wins unless cost counts
+        (0, 1): {1: 1 - q, 0: q},  # better but costlier: wins unless cost counts
         (1, 0): {-1: 1 - q, 0: q},
-        (0, 2): {-1: q, 0: 1 - q},     # same performance, 2 cheaper: loses if cost counts
+        (0, 2): {-1: q, 0: 1 - q},  # same performance, 2 cheaper: loses if cost counts
         (2, 0): {1: q, 0: 1 - q},
-        (0, 3): {0: 1.0},              # clones
+        (0, 3): {0: 1.0},  # clones
         (0, 0): {0: 1.0},
-        (0, 4): {1: 1.0},              # better on both
+        (0, 4): {1: 1.0},  # better on both
         (4, 0): {-1: 1.0},
     }
 
@@ -333,6 +350,7 @@ def test_stochastic_dominance_three_objectives():
 # 1. deterministic sorting (pressure 0 or 1): exact equality
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sort", ["peeling", "counting"])
 @pytest.mark.parametrize("q", [0.0, 1.0])
 def test_sort_deterministic_matches_oracle(sort, q):
@@ -353,6 +371,7 @@ def test_sort_deterministic_matches_oracle(sort, q):
 # 2. stochastic sorting: distributions against the oracle's
 # ---------------------------------------------------------------------------
 
+
 def check_sure_dominance(pool, ranks, pressure):
     """Whoever surely dominates j is ranked strictly before j, in every draw."""
     for i in range(len(pool)):
@@ -361,7 +380,8 @@ def check_sure_dominance(pool, ranks, pressure):
                 ranked = ranks[:, j] >= 0
                 assert np.all(ranks[ranked, i] >= 0)
                 assert np.all(ranks[ranked, i] < ranks[ranked, j]), (
-                    f"row {j} {pool[j]} ranked no later than its sure dominator {i} {pool[i]}")
+                    f"row {j} {pool[j]} ranked no later than its sure dominator {i} {pool[i]}"
+                )
                 assert not np.any(ranks[:, j] == 0)
 
 
@@ -380,28 +400,38 @@ def test_sort_stochastic_distribution(pool_name, q, sort):
     pool, tracked, _ = POOLS[pool_name]
     pressure = (1.0, q)
     oracle = reference_ranks(pool_name, q)
-    got = impl_ranks(SORTS[sort](), pool, q, len(pool), N_IMPL,
-                     seed=seed_of(pool_name, q, sort))
+    got = impl_ranks(SORTS[sort](), pool, q, len(pool), N_IMPL, seed=seed_of(pool_name, q, sort))
     assert got.shape == (N_IMPL, len(pool))
     check_fronts_contiguous(got, len(pool))
     check_sure_dominance(pool, got, pressure)
     check_sure_dominance(pool, oracle, pressure)
     for j in tracked:
-        assert_same_distribution(oracle[:, j], got[:, j],
-                                 f"{sort}: rank of row {j} {pool[j]} in {pool_name}, q = {q}")
-    assert_same_distribution(oracle.max(axis=1), got.max(axis=1),
-                             f"{sort}: number of fronts in {pool_name}, q = {q}")
-    assert_same_distribution((oracle == 0).sum(axis=1), (got == 0).sum(axis=1),
-                             f"{sort}: size of front 0 in {pool_name}, q = {q}")
+        assert_same_distribution(
+            oracle[:, j], got[:, j], f"{sort}: rank of row {j} {pool[j]} in {pool_name}, q = {q}"
+        )
+    assert_same_distribution(
+        oracle.max(axis=1), got.max(axis=1), f"{sort}: number of fronts in {pool_name}, q = {q}"
+    )
+    assert_same_distribution(
+        (oracle == 0).sum(axis=1), (got == 0).sum(axis=1), f"{sort}: size of front 0 in {pool_name}, q = {q}"
+    )
 
 
 # Three objectives with the authors' full pressure array (1.0, 0.25, 1.0)
 # (retina.cpp; the third entry serves e.g. the random objective of P&RO or
 # diversity): only the general peeling sort handles them.
 POOL_3OBJ = [
-    (1.0, -9.0, 0.2), (1.0, -9.0, 0.2), (1.0, -7.0, 0.1), (1.0, -12.0, 0.9),
-    (0.875, -4.0, 0.5), (0.875, -6.0, 0.5), (0.875, -6.0, 0.7),
-    (0.75, -2.0, 0.3), (0.75, -10.0, 0.95), (0.5, -1.0, 0.0), (0.5, -3.0, 0.6),
+    (1.0, -9.0, 0.2),
+    (1.0, -9.0, 0.2),
+    (1.0, -7.0, 0.1),
+    (1.0, -12.0, 0.9),
+    (0.875, -4.0, 0.5),
+    (0.875, -6.0, 0.5),
+    (0.875, -6.0, 0.7),
+    (0.75, -2.0, 0.3),
+    (0.75, -10.0, 0.95),
+    (0.5, -1.0, 0.0),
+    (0.5, -3.0, 0.6),
 ]
 
 
@@ -429,19 +459,18 @@ def test_peeling_three_objectives():
 # the complements: q**A * (1 - q)**B for A better-but-costlier rivals and B
 # equal-but-cheaper ones, and 0 with any sure dominator.
 HAND_POOL = [
-    (0.5, -5.0),   # 0 X: A = 2 (rows 1, 2), B = 1 (row 3)
-    (0.6, -6.0),   # 1 A = 1 (row 2)
-    (0.7, -7.0),   # 2 best performance, unique: always in front 0
-    (0.5, -4.0),   # 3 A = 2 (rows 1, 2); rows 0 and 4 cost more, cannot dominate
-    (0.5, -5.0),   # 4 clone of X: the same as X
-    (0.3, -1.0),   # 5 cheapest of all, worst performance: A = 6
-    (0.4, -9.0),   # 6 surely dominated by rows 0, 3, 4
+    (0.5, -5.0),  # 0 X: A = 2 (rows 1, 2), B = 1 (row 3)
+    (0.6, -6.0),  # 1 A = 1 (row 2)
+    (0.7, -7.0),  # 2 best performance, unique: always in front 0
+    (0.5, -4.0),  # 3 A = 2 (rows 1, 2); rows 0 and 4 cost more, cannot dominate
+    (0.5, -5.0),  # 4 clone of X: the same as X
+    (0.3, -1.0),  # 5 cheapest of all, worst performance: A = 6
+    (0.4, -9.0),  # 6 surely dominated by rows 0, 3, 4
 ]
 
 
 def hand_front0(q):
-    return {0: q ** 2 * (1 - q), 1: q, 2: 1.0, 3: q ** 2, 4: q ** 2 * (1 - q),
-            5: q ** 6, 6: 0.0}
+    return {0: q**2 * (1 - q), 1: q, 2: 1.0, 3: q**2, 4: q**2 * (1 - q), 5: q**6, 6: 0.0}
 
 
 @pytest.mark.parametrize("sort", ["peeling", "counting", "oracle"])
@@ -451,12 +480,12 @@ def test_front0_probability_by_hand(q, sort):
     if sort == "oracle":
         rnd = random.Random(int(q * 1000))
         n = N_REF
-        front0 = np.array([[r == 0 for r in ref.peel_fronts(HAND_POOL, (1.0, q), rnd)]
-                           for _ in range(n)])
+        front0 = np.array([[r == 0 for r in ref.peel_fronts(HAND_POOL, (1.0, q), rnd)] for _ in range(n)])
     else:
         n = N_IMPL
-        front0 = impl_ranks(SORTS[sort](), HAND_POOL, q, len(HAND_POOL), n,
-                            seed=int(q * 1000) + len(sort)) == 0
+        front0 = (
+            impl_ranks(SORTS[sort](), HAND_POOL, q, len(HAND_POOL), n, seed=int(q * 1000) + len(sort)) == 0
+        )
     for j, prob in expected.items():
         k = int(front0[:, j].sum())
         if prob == 0.0:
@@ -473,6 +502,7 @@ def test_front0_probability_by_hand(q, sort):
 # ---------------------------------------------------------------------------
 # 3. `needed`: stop after the front that reaches it
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("sort", ["peeling", "counting"])
 def test_needed_deterministic(sort):
@@ -495,26 +525,27 @@ def test_needed_stochastic(pool_name, sort):
     pool, tracked, _ = POOLS[pool_name]
     q = 0.25
     needed = len(pool) // 2
-    oracle = np.array([ref.truncate_ranks(r.tolist(), needed)
-                       for r in reference_ranks(pool_name, q)])
+    oracle = np.array([ref.truncate_ranks(r.tolist(), needed) for r in reference_ranks(pool_name, q)])
     got = impl_ranks(SORTS[sort](), pool, q, needed, N_IMPL, seed=len(pool) + len(sort))
     check_fronts_contiguous(got, needed)
-    unranked = 10 ** 6     # sorts last, so it pools with the highest ranks
+    unranked = 10**6  # sorts last, so it pools with the highest ranks
     for j in tracked:
         a = np.where(oracle[:, j] < 0, unranked, oracle[:, j])
         b = np.where(got[:, j] < 0, unranked, got[:, j])
         assert_same_distribution(a, b, f"{sort}: truncated rank of row {j} in {pool_name}")
-    assert_same_distribution((oracle >= 0).sum(axis=1), (got >= 0).sum(axis=1),
-                             f"{sort}: number of rows ranked, needed = {needed}")
+    assert_same_distribution(
+        (oracle >= 0).sum(axis=1), (got >= 0).sum(axis=1), f"{sort}: number of rows ranked, needed = {needed}"
+    )
 
 
 # ---------------------------------------------------------------------------
 # 4. survivors
 # ---------------------------------------------------------------------------
 
+
 def normalise_crowd(c):
     c = np.asarray(c, dtype=np.float64)
-    return np.where(c >= 1e13, np.inf, c)   # the C++ writes 1e14 for "infinite"
+    return np.where(c >= 1e13, np.inf, c)  # the C++ writes 1e14 for "infinite"
 
 
 def distinct_pool(rnd, size):
@@ -553,9 +584,13 @@ def test_survivors_deterministic(sort):
         assert keep.dtype == np.int64 and keep.shape == (n,)
         assert np.all(np.diff(keep) > 0), "keep must be sorted, without repeats"
         assert keep.tolist() == expected, f"pool {pool}, n = {n}"
-        np.testing.assert_allclose(normalise_crowd(kc), [crowd[i] for i in expected],
-                                   rtol=1e-9, atol=1e-12,
-                                   err_msg=f"crowding of the kept rows, pool {pool}")
+        np.testing.assert_allclose(
+            normalise_crowd(kc),
+            [crowd[i] for i in expected],
+            rtol=1e-9,
+            atol=1e-12,
+            err_msg=f"crowding of the kept rows, pool {pool}",
+        )
 
 
 @pytest.mark.parametrize("sort", ["counting", "peeling"])
@@ -592,8 +627,7 @@ def test_survivors_stochastic_distribution():
         kept, _ = ref.survivors(pool, pressure, n, rnd)
         ref_hits[kept] += 1
     rng = np.random.default_rng(44)
-    hits = {"counting": np.zeros(len(pool), dtype=np.int64),
-            "peeling": np.zeros(len(pool), dtype=np.int64)}
+    hits = {"counting": np.zeros(len(pool), dtype=np.int64), "peeling": np.zeros(len(pool), dtype=np.int64)}
     n_impl = 10_000
     f = farr(pool)
     for sort, h in hits.items():
@@ -603,8 +637,10 @@ def test_survivors_stochastic_distribution():
             h[np.asarray(keep)] += 1
         for j in range(len(pool)):
             p = two_proportions_pvalue(ref_hits[j], n_ref, h[j], n_impl)
-            assert p > ALPHA, (f"{sort}: survival of row {j} {pool[j]}: reference "
-                               f"{ref_hits[j]}/{n_ref}, evomod {h[j]}/{n_impl} (p = {p:.2e})")
+            assert p > ALPHA, (
+                f"{sort}: survival of row {j} {pool[j]}: reference "
+                f"{ref_hits[j]}/{n_ref}, evomod {h[j]}/{n_impl} (p = {p:.2e})"
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -612,11 +648,18 @@ def test_survivors_stochastic_distribution():
 # ---------------------------------------------------------------------------
 
 PARENT_POOL = [
-    (1.0, -1.0),    # 0 best on both: surely dominates everyone
-    (0.9, -5.0), (0.9, -5.0), (0.9, -3.0),
-    (0.8, -2.0), (0.8, -4.0), (0.8, -6.0),
-    (0.7, -1.5), (0.6, -8.0), (0.6, -1.2),
-    (0.5, -1.1), (0.2, -9.0),   # 11 worst on both: surely dominated by everyone
+    (1.0, -1.0),  # 0 best on both: surely dominates everyone
+    (0.9, -5.0),
+    (0.9, -5.0),
+    (0.9, -3.0),
+    (0.8, -2.0),
+    (0.8, -4.0),
+    (0.8, -6.0),
+    (0.7, -1.5),
+    (0.6, -8.0),
+    (0.6, -1.2),
+    (0.5, -1.1),
+    (0.2, -9.0),  # 11 worst on both: surely dominated by everyone
 ]
 PARENT_CROWD = [np.inf, 0.5, 0.5, 1.2, np.inf, 0.3, 0.3, 0.9, np.inf, 0.0, 0.7, np.inf]
 
@@ -631,7 +674,8 @@ def test_parents_distribution(q):
     pressure = (1.0, q)
     rnd = random.Random(51)
     oracle = counts_per_draw(
-        [ref.tournament_parents(PARENT_POOL, PARENT_CROWD, pressure, rnd) for _ in range(N_REF)], n)
+        [ref.tournament_parents(PARENT_POOL, PARENT_CROWD, pressure, rnd) for _ in range(N_REF)], n
+    )
     rng = np.random.default_rng(51)
     f = farr(PARENT_POOL)
     crowd = np.asarray(PARENT_CROWD, dtype=np.float64)
@@ -649,10 +693,12 @@ def test_parents_distribution(q):
     assert np.all(got[:, 11] == 0), "the sure loser must never win"
     assert np.all(oracle[:, 0] == 2) and np.all(oracle[:, 11] == 0) and oracle.max() <= 2
     for j in range(n):
-        assert_same_distribution(oracle[:, j], got[:, j],
-                                 f"times row {j} {PARENT_POOL[j]} is chosen, q = {q}")
-    assert_same_distribution((oracle == 2).sum(axis=1), (got == 2).sum(axis=1),
-                             f"number of double winners, q = {q}")
+        assert_same_distribution(
+            oracle[:, j], got[:, j], f"times row {j} {PARENT_POOL[j]} is chosen, q = {q}"
+        )
+    assert_same_distribution(
+        (oracle == 2).sum(axis=1), (got == 2).sum(axis=1), f"number of double winners, q = {q}"
+    )
 
 
 def test_parents_crowding_then_coin():
@@ -662,28 +708,39 @@ def test_parents_crowding_then_coin():
     crowd = np.array([np.inf, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, np.inf])
     f = farr(front)
     rng = np.random.default_rng(52)
-    counts = counts_per_draw([np.asarray(selection.authors_parents(f, crowd, parr(1.0, 1.0), rng))
-                              for _ in range(N_IMPL)], 8)
+    counts = counts_per_draw(
+        [np.asarray(selection.authors_parents(f, crowd, parr(1.0, 1.0), rng)) for _ in range(N_IMPL)], 8
+    )
     assert np.all(counts[:, 1] == 0), "the least crowded never beats anyone"
     assert counts.max() <= 2
     # rows 0 and 7 (both infinite) win every fight except against each other
     # (a coin, one win between them); they are paired in a permutation with
     # probability 1/7, independently in the two permutations.
     both_inf = counts[:, 0] + counts[:, 7]
-    assert_fits(Counter(both_inf.tolist()), {4: 36 / 49, 3: 12 / 49, 2: 1 / 49}, N_IMPL,
-                "wins of the two infinite-crowding rows")
+    assert_fits(
+        Counter(both_inf.tolist()),
+        {4: 36 / 49, 3: 12 / 49, 2: 1 / 49},
+        N_IMPL,
+        "wins of the two infinite-crowding rows",
+    )
     # all clones with equal crowding: each fight is a coin, counts ~ Bin(2, 1/2)
     clones = farr([(0.5, -3.0)] * 8)
     flat = np.full(8, 0.7)
-    c = counts_per_draw([np.asarray(selection.authors_parents(clones, flat, parr(1.0, 0.25), rng))
-                         for _ in range(N_IMPL)], 8)
-    assert_fits(Counter(c[:, 3].tolist()), {0: 0.25, 1: 0.5, 2: 0.25}, N_IMPL,
-                "times a clone is chosen when every fight is a coin")
+    c = counts_per_draw(
+        [np.asarray(selection.authors_parents(clones, flat, parr(1.0, 0.25), rng)) for _ in range(N_IMPL)], 8
+    )
+    assert_fits(
+        Counter(c[:, 3].tolist()),
+        {0: 0.25, 1: 0.5, 2: 0.25},
+        N_IMPL,
+        "times a clone is chosen when every fight is a coin",
+    )
 
 
 # ---------------------------------------------------------------------------
 # 6. mutation
 # ---------------------------------------------------------------------------
+
 
 def make_model(layers, weights):
     return LayeredModel(layers=layers, weights=weights, operators="authors")
@@ -702,8 +759,11 @@ def genomes_from_net(model, values, net, copies):
         wi[slots[key]] = idx
     n_in = model.n_inputs
     b = np.array([net["biases"][v] for v in range(n_in, model.n_nodes)], dtype=np.int8)
-    return {"weights": np.tile(w, (copies, 1)), "weight_index": np.tile(wi, (copies, 1)),
-            "biases": np.tile(b, (copies, 1))}
+    return {
+        "weights": np.tile(w, (copies, 1)),
+        "weight_index": np.tile(wi, (copies, 1)),
+        "biases": np.tile(b, (copies, 1)),
+    }
 
 
 def check_model_numbering(model, layers):
@@ -729,12 +789,16 @@ def random_ref_net(rnd, layers, n_values, n_conns, allowed_index=None):
     chosen = rnd.sample(slots, n_conns)
     idx = allowed_index or list(range(n_values))
     nodes = ref.layer_nodes(layers)
-    return {"conns": {k: rnd.choice(idx) for k in chosen},
-            "biases": {v: rnd.choice(ref.BIAS_VALUES) for layer in nodes[1:] for v in layer}}
+    return {
+        "conns": {k: rnd.choice(idx) for k in chosen},
+        "biases": {v: rnd.choice(ref.BIAS_VALUES) for layer in nodes[1:] for v in layer},
+    }
 
 
-SMALL_NET = {"conns": {(0, 2): 0, (1, 3): 3, (2, 4): 1, (3, 4): 2, (4, 6): 3},
-             "biases": {2: 0, 3: 2, 4: -2, 5: 1, 6: -1}}
+SMALL_NET = {
+    "conns": {(0, 2): 0, (1, 3): 3, (2, 4): 1, (3, 4): 2, (4, 6): 3},
+    "biases": {2: 0, 3: 2, 4: -2, 5: 1, 6: -1},
+}
 
 
 def big_net():
@@ -781,8 +845,9 @@ def test_mutation_neighbourhood(arch, values):
         assert set(child["weight_index"][:, slots[(0, 2)]].tolist()) == {0, 1, -1}
         assert set(child["weight_index"][:, slots[(1, 3)]].tolist()) == {3, 2, -1}
     if values == FIXED_WEIGHTS and arch == "small":
-        assert set(child["weights"][:, slots[(2, 4)]].tolist()) == {-1, -2, 1, 0}, \
+        assert set(child["weights"][:, slots[(2, 4)]].tolist()) == {-1, -2, 1, 0}, (
             "-1 must step to +1 (and -2), skipping 0"
+        )
 
 
 @pytest.mark.parametrize("n_conns", [1, 2, 3, 10, 40])
@@ -797,8 +862,12 @@ def test_weight_pick_probability(n_conns):
     present = parent["weight_index"] >= 0
     survived = present & (child["weight_index"] >= 0)
     changed = survived & (child["weight_index"] != parent["weight_index"])
-    assert_binomial(changed.sum(), survived.sum(), min(1.0, 2.0 / n_conns),
-                    f"P(a weight steps) with {n_conns} connections")
+    assert_binomial(
+        changed.sum(),
+        survived.sum(),
+        min(1.0, 2.0 / n_conns),
+        f"P(a weight steps) with {n_conns} connections",
+    )
     # steps are +-1 along the list, never further
     step = child["weight_index"][survived].astype(int) - parent["weight_index"][survived]
     assert set(np.unique(step).tolist()) <= {-1, 0, 1}
@@ -849,12 +918,24 @@ def test_add_connection_layer_pairs_empty_network():
     child = model.mutate(parent, np.random.default_rng(81))
     pairs, idx = added_pairs(model, parent, child)
     # added with 0.2, then the only connection is removed again with 0.2
-    assert_binomial(len(pairs), N_IMPL, ref.ADD_RATE * (1 - ref.REMOVE_RATE),
-                    "P(a connection appears in an empty network)")
-    assert_fits(Counter(pairs.tolist()), {0: .25, 1: .25, 2: .25, 3: .25}, len(pairs),
-                "layer pair of an added connection (empty network)")
-    assert_fits(Counter(idx.tolist()), {0: .25, 1: .25, 2: .25, 3: .25}, len(idx),
-                "weight index of an added connection")
+    assert_binomial(
+        len(pairs),
+        N_IMPL,
+        ref.ADD_RATE * (1 - ref.REMOVE_RATE),
+        "P(a connection appears in an empty network)",
+    )
+    assert_fits(
+        Counter(pairs.tolist()),
+        {0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25},
+        len(pairs),
+        "layer pair of an added connection (empty network)",
+    )
+    assert_fits(
+        Counter(idx.tolist()),
+        {0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25},
+        len(idx),
+        "weight index of an added connection",
+    )
 
 
 def test_add_connection_layer_pairs_partly_full():
@@ -872,7 +953,7 @@ def test_add_connection_layer_pairs_partly_full():
             conns[(s, d)] = 2
     del conns[(nodes[2][0], nodes[3][0])]
     for k, s in enumerate(nodes[1]):
-        for d in nodes[2][: 2]:
+        for d in nodes[2][:2]:
             conns[(s, d)] = k % 4
     net = {"conns": conns, "biases": {v: 1 for layer in nodes[1:] for v in layer}}
     parent = genomes_from_net(model, values, net, N_IMPL)
@@ -883,8 +964,9 @@ def test_add_connection_layer_pairs_partly_full():
     free = [64, 16, 1, 1]
     uniform = {l: free[l] / sum(free) for l in range(4)}
     obs = Counter(pairs.tolist())
-    p_uniform = stats.chisquare([obs.get(l, 0) for l in range(4)],
-                                [uniform[l] * len(pairs) for l in range(4)]).pvalue
+    p_uniform = stats.chisquare(
+        [obs.get(l, 0) for l in range(4)], [uniform[l] * len(pairs) for l in range(4)]
+    ).pvalue
     assert p_uniform < 1e-10, "sanity: this pool must tell the two schemes apart"
 
 
@@ -905,6 +987,7 @@ def test_weight_index_consistent_over_generations(values):
 # ---------------------------------------------------------------------------
 # 7. initial population
 # ---------------------------------------------------------------------------
+
 
 def reached_output(model, weights):
     """Per network: does some input reach some output? Does the output have
@@ -942,14 +1025,21 @@ def test_initial_population(values):
     ref_counts, ref_path, ref_into = reference_initial(len(values))
     assert_same_distribution(ref_counts // 10, counts // 10, "connections per initial network")
     path, into = reached_output(model, g["weights"])
-    for what, a, b in (("an input-to-output path", ref_path, path),
-                       ("a connection into the output", ref_into, into)):
+    for what, a, b in (
+        ("an input-to-output path", ref_path, path),
+        ("a connection into the output", ref_into, into),
+    ):
         p = two_proportions_pvalue(a.sum(), a.size, b.sum(), b.size)
-        assert p > ALPHA, (f"fraction of initial networks with {what}: reference "
-                           f"{a.mean():.4f}, evomod {b.mean():.4f} (p = {p:.2e})")
+        assert p > ALPHA, (
+            f"fraction of initial networks with {what}: reference "
+            f"{a.mean():.4f}, evomod {b.mean():.4f} (p = {p:.2e})"
+        )
     wi = g["weight_index"][g["weight_index"] >= 0]
-    assert_fits(Counter(wi.tolist()), {k: 1 / len(values) for k in range(len(values))},
-                wi.size, "initial weight indices")
+    assert_fits(
+        Counter(wi.tolist()),
+        {k: 1 / len(values) for k in range(len(values))},
+        wi.size,
+        "initial weight indices",
+    )
     b = g["biases"].ravel()
-    assert_fits(Counter(b.tolist()), {v: 0.2 for v in ref.BIAS_VALUES}, b.size,
-                "initial biases")
+    assert_fits(Counter(b.tolist()), {v: 0.2 for v in ref.BIAS_VALUES}, b.size, "initial biases")

@@ -32,23 +32,26 @@ def test_round_trip_through_json():
     assert again == c
 
 
-@pytest.mark.parametrize("raw,field,allowed_contains", [
-    ({"schedule": {"goals": ["xand"]}}, "schedule.goals", "and"),
-    ({"schedule": {"kind": "sometimes"}}, "schedule.kind", "alternating"),
-    ({"model": {"weights": [-1, 0, 1]}}, "model.weights", "non-zero"),
-    ({"model": {"layers": [6, 4, 1]}}, "model.layers", "8"),
-    ({"model": {"layers": [8, 4, 2]}}, "model.layers", "1"),
-    ({"schedule": {"period": -3}}, "schedule.period", ">= 1"),
-    ({"task": {"name": "eye"}}, "task.name", "retina"),
-    ({"model": {"kind": "tree"}}, "model.kind", "layered"),
-    ({"cost": {"kind": "wire"}}, "cost.kind", "count"),
-    ({"selection": {"treatment": "P&X"}}, "selection.treatment", "P&CC"),
-    ({"population": "many"}, "population", None),
-    ({"colour": 3}, "colour", "population"),
-    ({"model": {"lam": 0}}, "model.lam", "> 0"),
-    ({"selection": {"treatment": "P&CC"}, "cost": {"kind": "none"}}, "cost.kind", "count"),
-    ({"schedule": {"kind": "rmvg", "family": "nope"}}, "schedule.family", "modular"),
-])
+@pytest.mark.parametrize(
+    "raw,field,allowed_contains",
+    [
+        ({"schedule": {"goals": ["xand"]}}, "schedule.goals", "and"),
+        ({"schedule": {"kind": "sometimes"}}, "schedule.kind", "alternating"),
+        ({"model": {"weights": [-1, 0, 1]}}, "model.weights", "non-zero"),
+        ({"model": {"layers": [6, 4, 1]}}, "model.layers", "8"),
+        ({"model": {"layers": [8, 4, 2]}}, "model.layers", "1"),
+        ({"schedule": {"period": -3}}, "schedule.period", ">= 1"),
+        ({"task": {"name": "eye"}}, "task.name", "retina"),
+        ({"model": {"kind": "tree"}}, "model.kind", "layered"),
+        ({"cost": {"kind": "wire"}}, "cost.kind", "count"),
+        ({"selection": {"treatment": "P&X"}}, "selection.treatment", "P&CC"),
+        ({"population": "many"}, "population", None),
+        ({"colour": 3}, "colour", "population"),
+        ({"model": {"lam": 0}}, "model.lam", "> 0"),
+        ({"selection": {"treatment": "P&CC"}, "cost": {"kind": "none"}}, "cost.kind", "count"),
+        ({"schedule": {"kind": "rmvg", "family": "nope"}}, "schedule.family", "modular"),
+    ],
+)
 def test_bad_fields_are_named_with_allowed_values(raw, field, allowed_contains):
     err = error_of(raw)
     assert err.field == field

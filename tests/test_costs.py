@@ -18,8 +18,13 @@ from evomod.costs import ConnectionCost, node_positions
 from evomod.errors import ConfigError
 from evomod.models.layered import LayeredModel
 
-CLUNE = ([(x - 3.5, 0.0) for x in range(8)] + [(x - 3.5, 1.0) for x in range(8)]
-         + [(-2.0, 2.0), (-1.0, 2.0), (1.0, 2.0), (2.0, 2.0)] + [(-1.0, 3.0), (1.0, 3.0)] + [(0.0, 4.0)])
+CLUNE = (
+    [(x - 3.5, 0.0) for x in range(8)]
+    + [(x - 3.5, 1.0) for x in range(8)]
+    + [(-2.0, 2.0), (-1.0, 2.0), (1.0, 2.0), (2.0, 2.0)]
+    + [(-1.0, 3.0), (1.0, 3.0)]
+    + [(0.0, 4.0)]
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +37,11 @@ def slot_index(model):
 
 
 def edge_list(model, weights_row):
-    return [(int(s), int(d), int(w)) for s, d, w in
-            zip(model.slot_src.tolist(), model.slot_dst.tolist(), weights_row.tolist()) if w != 0]
+    return [
+        (int(s), int(d), int(w))
+        for s, d, w in zip(model.slot_src.tolist(), model.slot_dst.tolist(), weights_row.tolist())
+        if w != 0
+    ]
 
 
 def from_edges(model, edges_rows):
@@ -48,6 +56,7 @@ def from_edges(model, edges_rows):
 
 
 # -- references -------------------------------------------------------------------------
+
 
 def numerical_min_squared_length(edges, positions, fixed):
     """Minimise sum of squared edge lengths over the coordinates of the
@@ -68,10 +77,11 @@ def numerical_min_squared_length(edges, positions, fixed):
         g = np.zeros_like(p)
         np.add.at(g, src, 2 * diff)
         np.add.at(g, dst, -2 * diff)
-        return float((diff ** 2).sum()), g[movable].ravel()
+        return float((diff**2).sum()), g[movable].ravel()
 
-    res = minimize(f_and_grad, pos[movable].ravel(), jac=True, method="BFGS",
-                   options={"gtol": 1e-11, "maxiter": 10000})
+    res = minimize(
+        f_and_grad, pos[movable].ravel(), jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 10000}
+    )
     return float(res.fun)
 
 
@@ -83,21 +93,22 @@ def brute_distance_weighted(edges, positions, power):
     total = 0.0
     for s, d, w in edges:
         dist = math.hypot(positions[s][0] - positions[d][0], positions[s][1] - positions[d][1])
-        total += abs(w) * dist ** power
+        total += abs(w) * dist**power
     return total
 
 
 # -- networks to cost ---------------------------------------------------------------------
 
+
 def special_networks(model):
     """Hand-made cases: dangling hidden nodes, floating hidden components, a chain."""
     rows = [
-        [],                                                   # no connections
-        [(0, 8, 1)],                                          # one input -> dangling hidden node
-        [(0, 8, 1), (7, 8, -2)],                              # two inputs -> dangling hidden node
-        [(8, 16, 1), (16, 20, 2)],                            # hidden chain, no fixed node at all
+        [],  # no connections
+        [(0, 8, 1)],  # one input -> dangling hidden node
+        [(0, 8, 1), (7, 8, -2)],  # two inputs -> dangling hidden node
+        [(8, 16, 1), (16, 20, 2)],  # hidden chain, no fixed node at all
         [(8, 16, 1), (9, 16, -1), (16, 20, 1), (17, 20, 1)],  # floating tree
-        [(0, 8, 1), (8, 16, 1), (16, 20, 1), (20, 22, 1)],    # chain input -> output
+        [(0, 8, 1), (8, 16, 1), (16, 20, 1), (20, 22, 1)],  # chain input -> output
         [(0, 8, 1), (8, 16, 1), (16, 20, 1), (20, 22, 1), (16, 21, 1), (21, 22, -1)],  # with a cycle
         # anchored chain plus a separate floating component
         [(3, 9, 1), (9, 17, 2), (17, 21, 1), (21, 22, -1), (10, 18, 1), (11, 18, 1), (18, 20, 1)],
@@ -112,8 +123,7 @@ def special_networks(model):
 
 
 def all_slots(model):
-    return {"weights": np.ones((1, model.n_slots), np.int8),
-            "biases": np.zeros((1, 15), np.int8)}
+    return {"weights": np.ones((1, model.n_slots), np.int8), "biases": np.zeros((1, 15), np.int8)}
 
 
 def cat(*parts):
@@ -121,6 +131,7 @@ def cat(*parts):
 
 
 # -- squared_length --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("positions_kind", ["model", "index", "random"])
 def test_squared_length_matches_numerical_minimum(model, positions_kind):
@@ -133,8 +144,9 @@ def test_squared_length_matches_numerical_minimum(model, positions_kind):
     cost = ConnectionCost("squared_length", pos, fixed)
     parts = [model.random(60, rng), special_networks(model), all_slots(model)]
     # sparse hand-made networks: many dangling / floating pieces
-    sparse = (rng.random((40, model.n_slots)) < 0.08) * rng.choice(np.array([-2, -1, 1, 2], np.int8),
-                                                                    size=(40, model.n_slots))
+    sparse = (rng.random((40, model.n_slots)) < 0.08) * rng.choice(
+        np.array([-2, -1, 1, 2], np.int8), size=(40, model.n_slots)
+    )
     parts.append({"weights": sparse.astype(np.int8), "biases": np.zeros((40, 15), np.int8)})
     g = cat(*parts)
     got = cost(model, g)
@@ -148,13 +160,16 @@ def test_squared_length_matches_numerical_minimum(model, positions_kind):
 def test_squared_length_zero_for_floating_and_dangling(model):
     pos = node_positions(model, "model")
     cost = ConnectionCost("squared_length", pos, model.fixed_nodes())
-    g = from_edges(model, [
-        [(8, 16, 1), (16, 20, 2)],                              # floating chain
-        [(8, 16, 1), (9, 16, -1), (16, 20, 1), (17, 20, 1)],    # floating tree
-        [(0, 8, 1)],                                            # dangling from one input
-        [(5, 8, 1), (8, 16, 1), (16, 21, 1)],                   # dangling chain from one input
-        [(20, 22, 1)],                                          # hidden node that only feeds the output
-    ])
+    g = from_edges(
+        model,
+        [
+            [(8, 16, 1), (16, 20, 2)],  # floating chain
+            [(8, 16, 1), (9, 16, -1), (16, 20, 1), (17, 20, 1)],  # floating tree
+            [(0, 8, 1)],  # dangling from one input
+            [(5, 8, 1), (8, 16, 1), (16, 21, 1)],  # dangling chain from one input
+            [(20, 22, 1)],  # hidden node that only feeds the output
+        ],
+    )
     np.testing.assert_allclose(cost(model, g), 0.0, atol=1e-12)
 
 
@@ -171,7 +186,7 @@ def test_squared_length_hand_computed(model):
     # a star: one free hidden node joined to two inputs; the optimum is the
     # midpoint, cost = |a - b|^2 / 2.
     g = from_edges(model, [[(0, 8, 1), (7, 8, -1)]])
-    assert cost(model, g)[0] == pytest.approx(7.0 ** 2 / 2, rel=1e-12)
+    assert cost(model, g)[0] == pytest.approx(7.0**2 / 2, rel=1e-12)
 
 
 def test_squared_length_ignores_weight_magnitude(model):
@@ -219,6 +234,7 @@ def test_placement_for_fixed_position_kinds_is_positions(model):
 
 # -- count and distance_weighted -----------------------------------------------------------
 
+
 def test_count_matches_brute_force(model):
     rng = np.random.default_rng(36)
     g = cat(model.random(100, rng), special_networks(model))
@@ -249,7 +265,7 @@ def test_distance_weighted_default_power_is_one(model):
     c = ConnectionCost("distance_weighted", pos, model.fixed_nodes())
     g = from_edges(model, [[(0, 8, -2), (8, 16, 1)]])
     # |-2| * dist((-3.5,0),(-3.5,1)) + 1 * dist((-3.5,1),(-2,2))
-    expected = 2 * 1.0 + math.sqrt(1.5 ** 2 + 1.0)
+    expected = 2 * 1.0 + math.sqrt(1.5**2 + 1.0)
     assert c(model, g)[0] == pytest.approx(expected, rel=1e-12)
 
 
@@ -265,6 +281,7 @@ def test_unknown_cost_kind(model):
 
 
 # -- node positions -------------------------------------------------------------------------
+
 
 def test_model_positions_are_clunes(model):
     np.testing.assert_array_equal(node_positions(model, "model"), np.array(CLUNE))

@@ -24,8 +24,7 @@ def test_logged_statistics_match_numpy(small_config):
     seen = []
 
     def keep_copy(evo, st):
-        seen.append((st.performance.copy(), st.cost.copy(), st.genomes["weights"].copy(),
-                     evo.best_index(st)))
+        seen.append((st.performance.copy(), st.cost.copy(), st.genomes["weights"].copy(), evo.best_index(st)))
 
     state = evolution.run(state, 1)
     keep_copy(evolution, state)

@@ -23,6 +23,7 @@ ALLOWED = (-2, -1, 1, 2)
 
 # -- reference helpers -------------------------------------------------------------
 
+
 def layer_ids(layers):
     """Node ids of each layer: inputs first, then each layer in order."""
     ids, start = [], 0
@@ -80,8 +81,7 @@ def reference_vector(model, layers, weights_row, biases_row, inputs, lam):
                 s = s + w * y[src]
             sums[node] = s
             y[node] = np.tanh(lam * s)
-    return (np.column_stack([y[o] for o in ids[-1]]),
-            np.column_stack([sums[o] for o in ids[-1]]))
+    return (np.column_stack([y[o] for o in ids[-1]]), np.column_stack([sums[o] for o in ids[-1]]))
 
 
 def hand_made(model, rng, n, density):
@@ -95,20 +95,31 @@ def hand_made(model, rng, n, density):
 
 def population(model, seed):
     rng = np.random.default_rng(seed)
-    parts = [model.random(200, rng), hand_made(model, rng, 20, 1.0),
-             hand_made(model, rng, 20, 0.1), hand_made(model, rng, 20, 0.5)]
+    parts = [
+        model.random(200, rng),
+        hand_made(model, rng, 20, 1.0),
+        hand_made(model, rng, 20, 0.1),
+        hand_made(model, rng, 20, 0.5),
+    ]
     # a network with no connections at all, and one with all weights +2 / -2
-    empty = {"weights": np.zeros((1, model.n_slots), np.int8),
-             "biases": rng.integers(-2, 3, size=(1, model.n_nodes - model.n_inputs)).astype(np.int8)}
-    full_pos = {"weights": np.full((1, model.n_slots), 2, np.int8),
-                "biases": np.zeros((1, model.n_nodes - model.n_inputs), np.int8)}
-    full_neg = {"weights": np.full((1, model.n_slots), -2, np.int8),
-                "biases": np.full((1, model.n_nodes - model.n_inputs), 1, np.int8)}
+    empty = {
+        "weights": np.zeros((1, model.n_slots), np.int8),
+        "biases": rng.integers(-2, 3, size=(1, model.n_nodes - model.n_inputs)).astype(np.int8),
+    }
+    full_pos = {
+        "weights": np.full((1, model.n_slots), 2, np.int8),
+        "biases": np.zeros((1, model.n_nodes - model.n_inputs), np.int8),
+    }
+    full_neg = {
+        "weights": np.full((1, model.n_slots), -2, np.int8),
+        "biases": np.full((1, model.n_nodes - model.n_inputs), 1, np.int8),
+    }
     parts += [empty, full_pos, full_neg]
     return {k: np.concatenate([p[k] for p in parts]) for k in ("weights", "biases")}
 
 
 # -- structure ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("layers", [(8, 8, 4, 2, 1), (4, 5, 3, 2), (3, 1)])
 def test_slots_are_all_consecutive_layer_pairs(layers):
@@ -131,6 +142,7 @@ def test_default_layers_and_slot_count():
 
 # -- forward pass against the reference --------------------------------------------
 
+
 @pytest.mark.parametrize("lam", [20.0, 0.5, 1.0])
 def test_outputs_match_reference_on_all_patterns(lam):
     layers = (8, 8, 4, 2, 1)
@@ -144,8 +156,7 @@ def test_outputs_match_reference_on_all_patterns(lam):
     assert out.dtype == bool
     zero_sums = 0
     for i in range(n):
-        vals, sums = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i],
-                                      INPUTS, lam)
+        vals, sums = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i], INPUTS, lam)
         if lam == 20.0:
             # Node values are exactly -1, 0 or +1 (tanh(20 * k) rounds to +-1).
             assert set(np.unique(vals)) <= {-1.0, 0.0, 1.0}
@@ -173,8 +184,9 @@ def test_scalar_reference_fsum_subset(lam):
     out = model.outputs(genomes, INPUTS)
     for i in range(12):
         for p in range(0, 256, 3):
-            vals, sums = reference_scalar(model, layers, genomes["weights"][i], genomes["biases"][i],
-                                          INPUTS[p], lam)
+            vals, sums = reference_scalar(
+                model, layers, genomes["weights"][i], genomes["biases"][i], INPUTS[p], lam
+            )
             assert act[i, p, 0] == pytest.approx(vals[0], abs=1e-12)
             assert bool(out[i, p, 0]) == (vals[0] > 0)
             if lam == 20.0:
@@ -191,8 +203,7 @@ def test_other_architectures(layers, lam):
     out = model.outputs(genomes, inputs)
     assert out.shape == (60, 2 ** layers[0], layers[-1])
     for i in range(60):
-        vals, sums = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i],
-                                      inputs, lam)
+        vals, sums = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i], inputs, lam)
         np.testing.assert_allclose(act[i], vals, rtol=0, atol=1e-12)
         np.testing.assert_array_equal(out[i], vals > 0)
 
@@ -205,8 +216,7 @@ def test_lambda_just_below_sign_threshold_uses_real_tanh():
     genomes = model.random(40, rng)
     act = np.asarray(model.activations(genomes, INPUTS), dtype=np.float64)
     for i in range(40):
-        vals, _ = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i],
-                                   INPUTS, 5.0)
+        vals, _ = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i], INPUTS, 5.0)
         np.testing.assert_allclose(act[i], vals, rtol=0, atol=1e-12)
 
 
@@ -222,8 +232,9 @@ def test_performance_is_fraction_correct(operators):
         perf = model.performance(genomes, task.inputs, target)
         assert perf.shape == (50,)
         for i in range(50):
-            vals, _ = reference_vector(model, layers, genomes["weights"][i], genomes["biases"][i],
-                                       task.inputs, 20.0)
+            vals, _ = reference_vector(
+                model, layers, genomes["weights"][i], genomes["biases"][i], task.inputs, 20.0
+            )
             if operators == "literal":  # an output of 0 reads as "false"
                 expected = np.mean((vals[:, 0] > 0) == target[:, 0])
             else:  # the authors': "true" needs > 0, "false" needs < 0
@@ -252,6 +263,7 @@ def test_handmade_network_computes_x0_and_x4():
 
 
 # -- mutation -------------------------------------------------------------------------
+
 
 def genomes_with_count(model, n, count, rng, bias_value=None):
     weights = np.zeros((n, model.n_slots), np.int8)
@@ -289,8 +301,14 @@ def test_mutation_keeps_values_allowed_and_input_untouched():
 
 
 def test_mutation_respects_custom_ranges():
-    model = LayeredModel(operators="literal", weights=(-3, -1, 1, 3), bias_min=-1, bias_max=4, bias_rate=0.5,
-                         weight_rate_scale=10.0)
+    model = LayeredModel(
+        operators="literal",
+        weights=(-3, -1, 1, 3),
+        bias_min=-1,
+        bias_max=4,
+        bias_rate=0.5,
+        weight_rate_scale=10.0,
+    )
     rng = np.random.default_rng(2)
     g = model.random(100, rng)
     assert set(np.unique(g["weights"]).tolist()) <= {-3, -1, 0, 1, 3}
@@ -332,8 +350,14 @@ def test_add_and_remove_connection_rates():
 
 def test_add_and_remove_pick_slots_uniformly():
     from scipy.stats import chisquare
-    model = LayeredModel(operators="literal", add_connection_rate=1.0, remove_connection_rate=0.0, weight_rate_scale=0.0,
-                         bias_rate=0.0)
+
+    model = LayeredModel(
+        operators="literal",
+        add_connection_rate=1.0,
+        remove_connection_rate=0.0,
+        weight_rate_scale=0.0,
+        bias_rate=0.0,
+    )
     rng = np.random.default_rng(6)
     n = 20000
     # every parent has the same 20 connections
@@ -347,8 +371,13 @@ def test_add_and_remove_pick_slots_uniformly():
     assert counts[base["weights"][0] != 0].sum() == 0
     assert chisquare(counts[empty]).pvalue > 1e-4
 
-    model = LayeredModel(operators="literal", add_connection_rate=0.0, remove_connection_rate=1.0, weight_rate_scale=0.0,
-                         bias_rate=0.0)
+    model = LayeredModel(
+        operators="literal",
+        add_connection_rate=0.0,
+        remove_connection_rate=1.0,
+        weight_rate_scale=0.0,
+        bias_rate=0.0,
+    )
     child = model.mutate(parent, rng)
     removed = (child["weights"] == 0) & (parent["weights"] != 0)
     assert (removed.sum(axis=1) == 1).all()
@@ -450,6 +479,7 @@ def test_mutation_is_reproducible_from_seed():
 
 # -- random initialisation ----------------------------------------------------------------
 
+
 def test_random_init_distribution():
     model = LayeredModel(operators="literal")
     rng = np.random.default_rng(13)
@@ -483,8 +513,13 @@ def test_random_init_distribution():
 
 # -- JSON exchange -------------------------------------------------------------------------
 
-CLUNE = ([(x - 3.5, 0.0) for x in range(8)] + [(x - 3.5, 1.0) for x in range(8)]
-         + [(-2.0, 2.0), (-1.0, 2.0), (1.0, 2.0), (2.0, 2.0)] + [(-1.0, 3.0), (1.0, 3.0)] + [(0.0, 4.0)])
+CLUNE = (
+    [(x - 3.5, 0.0) for x in range(8)]
+    + [(x - 3.5, 1.0) for x in range(8)]
+    + [(-2.0, 2.0), (-1.0, 2.0), (1.0, 2.0), (2.0, 2.0)]
+    + [(-1.0, 3.0), (1.0, 3.0)]
+    + [(0.0, 4.0)]
+)
 
 
 def test_to_json_format():
@@ -493,7 +528,7 @@ def test_to_json_format():
     g = model.random(10, rng)
     for i in range(10):
         d = model.to_json(g, i)
-        d = json.loads(json.dumps(d))   # must be plain JSON
+        d = json.loads(json.dumps(d))  # must be plain JSON
         assert d["kind"] == "layered"
         assert d["layers"] == [8, 8, 4, 2, 1]
         assert [nd["id"] for nd in d["nodes"]] == list(range(23))
@@ -504,7 +539,9 @@ def test_to_json_format():
             assert (nd["x"], nd["y"]) == CLUNE[nd["id"]]
             if nd["id"] >= 8:
                 assert nd["bias"] == int(g["biases"][i, nd["id"] - 8])
-        slots = {(s, dd): e for e, (s, dd) in enumerate(zip(model.slot_src.tolist(), model.slot_dst.tolist()))}
+        slots = {
+            (s, dd): e for e, (s, dd) in enumerate(zip(model.slot_src.tolist(), model.slot_dst.tolist()))
+        }
         edges = d["edges"]
         assert len(edges) == int((g["weights"][i] != 0).sum())
         seen = set()
@@ -537,11 +574,16 @@ def _valid_json():
     return model, json.loads(json.dumps(model.to_json(g, 0)))
 
 
-@pytest.mark.parametrize("edge", [[0, 16, 1],    # input -> hidden layer 2 (skips a layer)
-                                  [0, 22, 1],    # input -> output
-                                  [8, 0, 1],     # backwards
-                                  [0, 1, 1],     # same layer
-                                  [0, 99, 1]])   # no such node
+@pytest.mark.parametrize(
+    "edge",
+    [
+        [0, 16, 1],  # input -> hidden layer 2 (skips a layer)
+        [0, 22, 1],  # input -> output
+        [8, 0, 1],  # backwards
+        [0, 1, 1],  # same layer
+        [0, 99, 1],
+    ],
+)  # no such node
 def test_from_json_rejects_bad_edges(edge):
     model, d = _valid_json()
     d["edges"].append(edge)

@@ -25,6 +25,7 @@ def test_registered():
 
 def test_get_task():
     from evomod.tasks import get_task, task_names
+
     assert {"logic4", "logic6"} <= set(task_names())
     assert get_task("logic4").name == "logic4"
     assert get_task("logic6").n_outputs == 3
@@ -110,8 +111,7 @@ def test_random_family():
         modular_words.add(word)
     words, c = [], 0
     while len(words) < logic.N_RANDOM:
-        word = int.from_bytes(hashlib.sha256(f"evomod.logic4.random:{c}".encode()).digest()[:2],
-                              "little")
+        word = int.from_bytes(hashlib.sha256(f"evomod.logic4.random:{c}".encode()).digest()[:2], "little")
         c += 1
         if word not in modular_words and word not in words:
             words.append(word)

@@ -18,15 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+import circuit_reference as ref
 import numpy as np
 import pytest
 
-from evomod import cli, rundir
+from evomod import cli, rundir, runs
 from evomod import config as config_mod
-from evomod import runs
 from evomod.evolve import Evolution
-
-import circuit_reference as ref
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,17 +35,25 @@ def timeless(rows):
 
 # -- crossover inside the loop ---------------------------------------------------------
 
+
 def threshold_config(crossover, seed=3):
-    return config_mod.from_dict({
-        "seed": seed, "generations": 2, "population": 200, "log_modularity_every": 0,
-        "model": {"kind": "threshold", "crossover_probability": crossover, "mutation_probability": 0.0},
-        "selection": {"elite": 50}})
+    return config_mod.from_dict(
+        {
+            "seed": seed,
+            "generations": 2,
+            "population": 200,
+            "log_modularity_every": 0,
+            "model": {"kind": "threshold", "crossover_probability": crossover, "mutation_probability": 0.0},
+            "selection": {"elite": 50},
+        }
+    )
 
 
 def neuron_match(children, parents):
     """(child, parent, neuron) bool: the child's neuron equals the parent's."""
-    same = np.ones((len(children["threshold"]), len(parents["threshold"]), children["threshold"].shape[1]),
-                   dtype=bool)
+    same = np.ones(
+        (len(children["threshold"]), len(parents["threshold"]), children["threshold"].shape[1]), dtype=bool
+    )
     for key in ("src", "sign", "threshold"):
         c, p = children[key], parents[key]
         eq = c[:, None] == p[None, :]
@@ -78,10 +84,18 @@ def test_crossover_in_the_loop_mixes_two_parents(crossover):
 
 # -- sampled patterns ------------------------------------------------------------------
 
+
 def sampled_config(seed=5, sample=100, generations=8):
-    return config_mod.from_dict({"seed": seed, "generations": generations, "population": 40,
-                                 "log_modularity_every": 0, "sample_patterns": sample,
-                                 "schedule": {"goals": ["or"]}})
+    return config_mod.from_dict(
+        {
+            "seed": seed,
+            "generations": generations,
+            "population": 40,
+            "log_modularity_every": 0,
+            "sample_patterns": sample,
+            "schedule": {"goals": ["or"]},
+        }
+    )
 
 
 def test_sample_patterns_draws_a_fresh_sample_each_generation():
@@ -94,8 +108,10 @@ def test_sample_patterns_draws_a_fresh_sample_each_generation():
 
     state = evolution.initial_state()
     evolution.run(state, 8, on_generation=(keep,))
-    full = [evolution.parts.model.performance({"weights": w, "biases": b}, task.inputs, task.target("or"))
-            for w, b, _ in seen]
+    full = [
+        evolution.parts.model.performance({"weights": w, "biases": b}, task.inputs, task.target("or"))
+        for w, b, _ in seen
+    ]
     # Scores of 100 patterns are multiples of 1/100 and differ from scoring all 256 ...
     for _, _, perf in seen:
         assert np.allclose(perf * 100, np.round(perf * 100))
@@ -130,6 +146,7 @@ def _full_run(tmp_path):
 
 # -- P&RO: the heritable random objective in a real run ------------------------------------
 
+
 def dominated_by_someone(f):
     """Rows of f (maximised) that some other row dominates, by brute force."""
     out = np.zeros(len(f), dtype=bool)
@@ -139,9 +156,16 @@ def dominated_by_someone(f):
 
 
 def test_pro_random_objective_is_inherited_and_selected_on_in_a_run(monkeypatch):
-    config = config_mod.from_dict({"seed": 11, "generations": 6, "population": 60,
-                                   "log_modularity_every": 0, "selection": {"treatment": "P&RO"},
-                                   "schedule": {"goals": ["or"]}})
+    config = config_mod.from_dict(
+        {
+            "seed": 11,
+            "generations": 6,
+            "population": 60,
+            "log_modularity_every": 0,
+            "selection": {"treatment": "P&RO"},
+            "schedule": {"goals": ["or"]},
+        }
+    )
     evolution = Evolution(config)
     selection = evolution.selection
     steps, checks = [], []
@@ -150,10 +174,17 @@ def test_pro_random_objective_is_inherited_and_selected_on_in_a_run(monkeypatch)
     def spy(self, evo, state, chosen, goal, patterns):
         children, perf, cost, penalty = original(self, evo, state, chosen, goal, patterns)
         steps.append(children["random_objective"] - state.genomes["random_objective"][chosen])
-        pool_f = np.column_stack([
-            np.concatenate([evo.fitness(state.performance, state.cost, state.penalty),
-                            evo.fitness(perf, cost, penalty)]),
-            np.concatenate([state.genomes["random_objective"], children["random_objective"]])])
+        pool_f = np.column_stack(
+            [
+                np.concatenate(
+                    [
+                        evo.fitness(state.performance, state.cost, state.penalty),
+                        evo.fitness(perf, cost, penalty),
+                    ]
+                ),
+                np.concatenate([state.genomes["random_objective"], children["random_objective"]]),
+            ]
+        )
         pool_w = np.concatenate([state.genomes["weights"], children["weights"]])
         checks.append((pool_f, pool_w))
         return children, perf, cost, penalty
@@ -166,8 +197,10 @@ def test_pro_random_objective_is_inherited_and_selected_on_in_a_run(monkeypatch)
         pool_f, pool_w = checks[-1]
         # The survivors carry their own objective value through selection ...
         key = {pool_w[i].tobytes() + pool_f[i, 1].tobytes(): i for i in range(len(pool_f))}
-        rows = [key.get(state.genomes["weights"][i].tobytes() + state.genomes["random_objective"][i].tobytes())
-                for i in range(config.population)]
+        rows = [
+            key.get(state.genomes["weights"][i].tobytes() + state.genomes["random_objective"][i].tobytes())
+            for i in range(config.population)
+        ]
         assert None not in rows
         # ... and the first front is exactly the pool's non-dominated set in
         # (performance, random objective): always counted, both objectives.
@@ -181,16 +214,24 @@ def test_pro_random_objective_is_inherited_and_selected_on_in_a_run(monkeypatch)
     assert abs(step.mean()) < 4 * 0.1 / np.sqrt(len(step))
     assert 0.09 < step.std() < 0.11
     from scipy.stats import kstest
+
     assert kstest(step / 0.1, "norm").pvalue > 1e-3
 
 
 # -- ranks after a goal switch ---------------------------------------------------------------
 
+
 def switching_config(operators, seed=2):
-    return config_mod.from_dict({
-        "seed": seed, "generations": 8, "population": 40, "log_modularity_every": 0,
-        "selection": {"treatment": "PA", "operators": operators},
-        "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 4}})
+    return config_mod.from_dict(
+        {
+            "seed": seed,
+            "generations": 8,
+            "population": 40,
+            "log_modularity_every": 0,
+            "selection": {"treatment": "PA", "operators": operators},
+            "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 4},
+        }
+    )
 
 
 @pytest.mark.parametrize("operators", ["literal", "authors"])
@@ -203,6 +244,7 @@ def test_ranks_after_a_goal_switch(monkeypatch, operators):
     new goal (PA, brute force: one objective, so rank 0 is exactly the best
     fitness and ranks follow fitness)."""
     import evomod.selection as selection_mod
+
     evolution = Evolution(switching_config(operators))
     used = []
     real = selection_mod.crowded_tournament
@@ -242,29 +284,40 @@ def test_ranks_after_a_goal_switch(monkeypatch, operators):
 
 # -- feedback circuits --------------------------------------------------------------------
 
+
 def test_feedback_circuit_run_matches_a_brute_force_simulation(tmp_path):
     settle = 5
-    config = config_mod.from_dict({
-        "seed": 4, "generations": 12, "population": 60, "log_modularity_every": 0,
-        "model": {"kind": "circuit", "feedback": True, "settle_steps": settle},
-        "selection": {"elite": 20}})
+    config = config_mod.from_dict(
+        {
+            "seed": 4,
+            "generations": 12,
+            "population": 60,
+            "log_modularity_every": 0,
+            "model": {"kind": "circuit", "feedback": True, "settle_steps": settle},
+            "selection": {"elite": 20},
+        }
+    )
     runs.start(config, tmp_path / "fb", quiet=True)
     best = json.loads((tmp_path / "fb" / "best.json").read_text())
     evolution = Evolution(config)
     model = evolution.parts.model
     with np.load(tmp_path / "fb" / "population.npz") as saved:
-        genomes = {k[len("genome_"):]: saved[k] for k in saved.files if k.startswith("genome_")}
+        genomes = {k[len("genome_") :]: saved[k] for k in saved.files if k.startswith("genome_")}
         performance = saved["performance"]
     goal = best["goal"]
     nets = [model.to_json(genomes, i) for i in range(len(performance))]
-    simulated = np.array([ref.performance(net, lambda p: ref.xor_goal(goal, p), steps=settle) for net in nets])
+    simulated = np.array(
+        [ref.performance(net, lambda p: ref.xor_goal(goal, p), steps=settle) for net in nets]
+    )
     np.testing.assert_array_equal(performance, simulated)
     final = best["final"]
-    assert final["performance"] == ref.performance(final["network"], lambda p: ref.xor_goal(goal, p),
-                                                   steps=settle)
+    assert final["performance"] == ref.performance(
+        final["network"], lambda p: ref.xor_goal(goal, p), steps=settle
+    )
     for entry in best["networks"]:
-        assert entry["performance"] == ref.performance(entry["network"], lambda p: ref.xor_goal(goal, p),
-                                                       steps=settle)
+        assert entry["performance"] == ref.performance(
+            entry["network"], lambda p: ref.xor_goal(goal, p), steps=settle
+        )
     # The run uses feedback wiring (a gate reading itself or a later gate,
     # impossible feed-forward), and some outputs do not settle.
     loops = [any(src >= g["id"] for g in net["gates"] for src in g["in"]) for net in nets]
@@ -279,8 +332,7 @@ def test_feedback_circuit_run_matches_a_brute_force_simulation(tmp_path):
 
 # -- cost positions from a config file --------------------------------------------------------
 
-BASE_TOML = ("seed = 4\ngenerations = 6\npopulation = 30\ncheckpoint_every = 3\n"
-             "log_modularity_every = 0\n")
+BASE_TOML = "seed = 4\ngenerations = 6\npopulation = 30\ncheckpoint_every = 3\nlog_modularity_every = 0\n"
 
 
 def run_toml(tmp_path, name, extra=""):
@@ -293,6 +345,7 @@ def run_toml(tmp_path, name, extra=""):
 
 def test_cost_positions_from_a_config_file(tmp_path):
     from evomod.costs import node_positions
+
     _, default = run_toml(tmp_path, "default")
     shuffled_config, shuffled = run_toml(tmp_path, "shuffled", "[cost]\npositions = 'random_inputs'\n")
     evolution = Evolution(shuffled_config)
@@ -302,12 +355,16 @@ def test_cost_positions_from_a_config_file(tmp_path):
     _, same = run_toml(tmp_path, "same", custom)
     moved = base.copy()
     moved[0, 0] += 5.0
-    _, other = run_toml(tmp_path, "other", "[cost]\npositions = 'custom'\ncustom_positions = "
-                        + json.dumps(moved.tolist()) + "\n")
+    _, other = run_toml(
+        tmp_path,
+        "other",
+        "[cost]\npositions = 'custom'\ncustom_positions = " + json.dumps(moved.tolist()) + "\n",
+    )
     # Custom positions equal to the model's give the very same run.
     assert same == default
-    assert json.loads((tmp_path / "same" / "best.json").read_text()) == \
-        json.loads((tmp_path / "default" / "best.json").read_text())
+    assert json.loads((tmp_path / "same" / "best.json").read_text()) == json.loads(
+        (tmp_path / "default" / "best.json").read_text()
+    )
     # Shuffled inputs or a moved input change the costs the run logs.
     assert [r["cost"] for r in shuffled] != [r["cost"] for r in default]
     assert [r["cost"] for r in other] != [r["cost"] for r in default]
@@ -323,10 +380,17 @@ def test_cost_positions_from_a_config_file(tmp_path):
 
 # -- the command line: Ctrl-C and errors ------------------------------------------------------
 
+
 def cli_process(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-m", "evomod.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "evomod.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def wait_for_checkpoint(directory, above, proc, timeout=60.0):
@@ -353,8 +417,9 @@ def interrupt(proc):
 
 def test_ctrl_c_exits_130_and_leaves_a_checkpoint_that_resumes(tmp_path):
     config = tmp_path / "long.toml"
-    config.write_text("seed = 1\ngenerations = 1000000\npopulation = 20\ncheckpoint_every = 5\n"
-                      "log_modularity_every = 0\n")
+    config.write_text(
+        "seed = 1\ngenerations = 1000000\npopulation = 20\ncheckpoint_every = 5\nlog_modularity_every = 0\n"
+    )
     out = tmp_path / "run"
     proc = cli_process("run", str(config), "--out", str(out), "--quiet")
     at = wait_for_checkpoint(out, 0, proc)
@@ -399,14 +464,16 @@ def one_line_failure_here(capsys, args, *needles):
 def finished_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     path = root / "c.toml"
-    path.write_text("seed = 1\ngenerations = 4\npopulation = 20\ncheckpoint_every = 2\n"
-                    "log_modularity_every = 0\n")
+    path.write_text(
+        "seed = 1\ngenerations = 4\npopulation = 20\ncheckpoint_every = 2\nlog_modularity_every = 0\n"
+    )
     runs.start(config_mod.load(path), root / "done", quiet=True)
     return root
 
 
 def test_cli_corrupt_checkpoint_is_one_line(finished_run, tmp_path):
     import shutil
+
     run = tmp_path / "cut"
     shutil.copytree(finished_run / "done", run)
     (run / "best.json").unlink()
@@ -421,23 +488,32 @@ def test_cli_existing_non_empty_out_is_one_line(finished_run, tmp_path):
     (busy / "notes.txt").write_text("mine")
     one_line_failure(["run", str(finished_run / "c.toml"), "--out", str(busy), "--quiet"], "--out")
     assert (busy / "notes.txt").read_text() == "mine" and sorted(os.listdir(busy)) == ["notes.txt"]
-    one_line_failure(["run", str(finished_run / "c.toml"), "--out", str(finished_run / "done"), "--quiet"],
-                     "already holds a run")
+    one_line_failure(
+        ["run", str(finished_run / "c.toml"), "--out", str(finished_run / "done"), "--quiet"],
+        "already holds a run",
+    )
 
 
 def test_cli_out_below_a_file_is_one_line(finished_run, tmp_path):
     (tmp_path / "plain").write_text("x")
-    one_line_failure(["run", str(finished_run / "c.toml"), "--out", str(tmp_path / "plain" / "sub"), "--quiet"],
-                     "--out")
+    one_line_failure(
+        ["run", str(finished_run / "c.toml"), "--out", str(tmp_path / "plain" / "sub"), "--quiet"], "--out"
+    )
 
 
-@pytest.mark.parametrize("content, needle", [
-    ('{"networks": []}', "networks"),
-    ('{"networks": [{"network": {"kind": "layered"}}]}', "layers"),
-    ('{"networks": [{"network": {"kind": "circuit", "inputs": [0, 1, 2, 3], "gates": "x", "outputs": [4]}}]}',
-     "gates"),
-    ("[1, 2", "JSON"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ('{"networks": []}', "networks"),
+        ('{"networks": [{"network": {"kind": "layered"}}]}', "layers"),
+        (
+            '{"networks": [{"network": {"kind": "circuit", "inputs": [0, 1, 2, 3], '
+            '"gates": "x", "outputs": [4]}}]}',
+            "gates",
+        ),
+        ("[1, 2", "JSON"),
+    ],
+)
 def test_cli_malformed_best_json_is_one_line(tmp_path, capsys, content, needle):
     path = tmp_path / "best.json"
     path.write_text(content)
@@ -446,14 +522,19 @@ def test_cli_malformed_best_json_is_one_line(tmp_path, capsys, content, needle):
 
 def test_cli_plot_of_a_damaged_log_is_one_line(finished_run, tmp_path):
     import shutil
+
     run = tmp_path / "damaged"
     shutil.copytree(finished_run / "done", run)
     (run / "log.csv").write_text("gen,goal,best\n0,and,not-a-number\n")
     one_line_failure(["plot", str(run)], "log.csv")
 
 
-BAD_PLANS = ['{"format": 1, "runs": "x"}', '{"format": 1, "runs": [5]}',
-             '{"format": 1, "runs": [{"treatment": "PA"}]}', "[]"]
+BAD_PLANS = [
+    '{"format": 1, "runs": "x"}',
+    '{"format": 1, "runs": [5]}',
+    '{"format": 1, "runs": [{"treatment": "PA"}]}',
+    "[]",
+]
 
 
 @pytest.mark.parametrize("plan", BAD_PLANS)
@@ -467,7 +548,9 @@ def test_cli_report_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan
 def test_cli_adapt_of_a_malformed_sweep_plan_is_one_line(tmp_path, capsys, plan):
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "sweep.json").write_text(plan)
-    one_line_failure_here(capsys, ["adapt", str(tmp_path / "sweep"), "--to", "or", "--out", str(tmp_path / "out")])
+    one_line_failure_here(
+        capsys, ["adapt", str(tmp_path / "sweep"), "--to", "or", "--out", str(tmp_path / "out")]
+    )
 
 
 def test_cli_plot_out_below_a_file_is_one_line(finished_run, tmp_path):

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from evomod.errors import ConfigError
-from evomod.modularity import (Baseline, BaselineCache, genome_baseline, maximize_q, qm,
-                               random_baseline)
+from evomod.modularity import Baseline, BaselineCache, genome_baseline, maximize_q, qm, random_baseline
 from evomod.modularity._swap import randomize
 
 
@@ -164,8 +163,7 @@ def test_genome_baseline_accepts_arrays_and_dicts():
         calls.append(rng)
         n = len(calls)
         if n % 3 == 0:
-            return {"kind": "circuit", "inputs": [0, 1], "gates": [{"id": 2, "in": [0, 1]}],
-                    "outputs": [2]}
+            return {"kind": "circuit", "inputs": [0, 1], "gates": [{"id": 2, "in": [0, 1]}], "outputs": [2]}
         if n % 3 == 1:
             return np.zeros((4, 4))  # a network with nothing left
         return sparse_digraph(rng, n=8, density=0.3)

@@ -13,8 +13,7 @@ SIZES = [8, 8, 4, 2, 1]
 
 def layered_nodes():
     layer = np.repeat(np.arange(len(SIZES)), SIZES)
-    nodes = [{"id": int(i), "layer": int(l), "bias": 0, "x": 0.0, "y": 0.0}
-             for i, l in enumerate(layer)]
+    nodes = [{"id": int(i), "layer": int(l), "bias": 0, "x": 0.0, "y": 0.0} for i, l in enumerate(layer)]
     return nodes, layer
 
 
@@ -28,9 +27,9 @@ def modular_network(rng):
         return int(rng.choice([-2, -1, 1, 2]))
 
     for half in (0, 1):
-        inputs = ids[0][4 * half:4 * half + 4]
-        h1 = ids[1][4 * half:4 * half + 4]
-        h2 = ids[2][2 * half:2 * half + 2]
+        inputs = ids[0][4 * half : 4 * half + 4]
+        h1 = ids[1][4 * half : 4 * half + 4]
+        h2 = ids[2][2 * half : 2 * half + 2]
         h3 = ids[3][half]
         for i in inputs:
             edges += [[int(i), int(j), w()] for j in rng.choice(h1, 3, replace=False)]
@@ -188,14 +187,15 @@ def test_modular_network_is_significantly_clusterable():
 
 
 def test_random_networks_are_not():
-    ps = [clusterability(random_network(np.random.default_rng(s), 46), 2, n_shuffles=30,
-                         seed=s).p for s in range(6)]
+    ps = [
+        clusterability(random_network(np.random.default_rng(s), 46), 2, n_shuffles=30, seed=s).p
+        for s in range(6)
+    ]
     assert np.median(ps) > 0.2
 
 
 def test_p_and_z_follow_their_definitions():
-    res = clusterability(random_network(np.random.default_rng(8), 40), 2, n_shuffles=20,
-                         null="layer", seed=3)
+    res = clusterability(random_network(np.random.default_rng(8), 40), 2, n_shuffles=20, null="layer", seed=3)
     r = np.sum(res.shuffled <= res.ncut)
     assert res.p == pytest.approx((r + 1) / 21)
     assert res.z == pytest.approx((res.ncut - res.shuffled.mean()) / res.shuffled.std(ddof=1))

@@ -13,10 +13,13 @@ from evomod.modularity import network_graph, score_network
 def layered(edges, layers=(4, 2, 1), kind="layered"):
     layer = np.repeat(np.arange(len(layers)), layers)
     key = "bias" if kind == "layered" else "threshold"
-    nodes = [{"id": 10 + i, "layer": int(l), key: 0, "x": 0.0, "y": float(l)}
-             for i, l in enumerate(layer)]
-    return {"kind": kind, "layers": list(layers), "nodes": nodes,
-            "edges": [[10 + a, 10 + b, w] for a, b, w in edges]}
+    nodes = [{"id": 10 + i, "layer": int(l), key: 0, "x": 0.0, "y": float(l)} for i, l in enumerate(layer)]
+    return {
+        "kind": kind,
+        "layers": list(layers),
+        "nodes": nodes,
+        "edges": [[10 + a, 10 + b, w] for a, b, w in edges],
+    }
 
 
 # Inputs 0-3, hidden 4-5, output 6. Input 3 feeds only hidden 5, which has
@@ -85,7 +88,7 @@ def test_pruning_matches_networkx_ancestors(seed):
 def test_layer_blocks_cover_each_weight_matrix():
     g = network_graph(layered(EXAMPLE), prune=False)
     cells = [set(zip(r.tolist(), c.tolist())) for r, c in g.blocks]
-    inputs, hidden, out = [0, 1, 2, 3], [4, 5], [6]
+    inputs, hidden = [0, 1, 2, 3], [4, 5]
     assert {(i, h) for i in inputs for h in hidden} in cells
     assert {(h, 6) for h in hidden} in cells
     assert {(i, 6) for i in inputs} in cells  # the skip edge 12 -> 16 has a block
@@ -95,10 +98,19 @@ def test_layer_blocks_cover_each_weight_matrix():
 def circuit():
     # XOR(0, 1) from four NANDs feeding output 8; gate 9 is dead; gate 8 is
     # NOT(gate 7) built as NAND(7, 7).
-    return {"kind": "circuit", "inputs": [0, 1, 2, 3],
-            "gates": [{"id": 4, "in": [0, 1]}, {"id": 5, "in": [0, 4]}, {"id": 6, "in": [1, 4]},
-                      {"id": 7, "in": [5, 6]}, {"id": 8, "in": [7, 7]}, {"id": 9, "in": [2, 3]}],
-            "outputs": [8]}
+    return {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [
+            {"id": 4, "in": [0, 1]},
+            {"id": 5, "in": [0, 4]},
+            {"id": 6, "in": [1, 4]},
+            {"id": 7, "in": [5, 6]},
+            {"id": 8, "in": [7, 7]},
+            {"id": 9, "in": [2, 3]},
+        ],
+        "outputs": [8],
+    }
 
 
 def test_circuit_graph():
@@ -113,29 +125,35 @@ def test_circuit_graph():
 
 
 def test_circuit_with_feedback():
-    net = {"kind": "circuit", "inputs": [0, 1],
-           "gates": [{"id": 2, "in": [0, 3]}, {"id": 3, "in": [2, 1]}, {"id": 4, "in": [4, 4]}],
-           "outputs": [3]}
+    net = {
+        "kind": "circuit",
+        "inputs": [0, 1],
+        "gates": [{"id": 2, "in": [0, 3]}, {"id": 3, "in": [2, 1]}, {"id": 4, "in": [4, 4]}],
+        "outputs": [3],
+    }
     g = network_graph(net)
     assert g.node_ids.tolist() == [0, 1, 2, 3]  # the self-fed gate 4 is dead
     assert g.adjacency[2, 3] == 1 and g.adjacency[3, 2] == 1
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda n: n.pop("kind"), "network.kind"),
-    (lambda n: n.update(kind="lstm"), "network.kind"),
-    (lambda n: n.pop("nodes"), "network.nodes"),
-    (lambda n: n.pop("edges"), "network.edges"),
-    (lambda n: n.pop("layers"), "network.layers"),
-    (lambda n: n["edges"].append([10, 99, 1]), "network.edges[7]"),
-    (lambda n: n["edges"].append([14, 10, 1]), "network.edges[7]"),
-    (lambda n: n["edges"].append([10, 14]), "network.edges[7]"),
-    (lambda n: n["edges"].append([10, 14, "x"]), "network.edges[7]"),
-    (lambda n: n["nodes"][1].update(id=10), "network.nodes[1].id"),
-    (lambda n: n["nodes"][1].pop("layer"), "network.nodes[1].layer"),
-    (lambda n: n["nodes"][1].update(layer=7), "network.nodes[1].layer"),
-    (lambda n: n.update(layers=[4, 1, 1]), "network.nodes"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda n: n.pop("kind"), "network.kind"),
+        (lambda n: n.update(kind="lstm"), "network.kind"),
+        (lambda n: n.pop("nodes"), "network.nodes"),
+        (lambda n: n.pop("edges"), "network.edges"),
+        (lambda n: n.pop("layers"), "network.layers"),
+        (lambda n: n["edges"].append([10, 99, 1]), "network.edges[7]"),
+        (lambda n: n["edges"].append([14, 10, 1]), "network.edges[7]"),
+        (lambda n: n["edges"].append([10, 14]), "network.edges[7]"),
+        (lambda n: n["edges"].append([10, 14, "x"]), "network.edges[7]"),
+        (lambda n: n["nodes"][1].update(id=10), "network.nodes[1].id"),
+        (lambda n: n["nodes"][1].pop("layer"), "network.nodes[1].layer"),
+        (lambda n: n["nodes"][1].update(layer=7), "network.nodes[1].layer"),
+        (lambda n: n.update(layers=[4, 1, 1]), "network.nodes"),
+    ],
+)
 def test_malformed_layered_networks(mutate, field):
     net = layered(EXAMPLE)
     mutate(net)
@@ -144,15 +162,18 @@ def test_malformed_layered_networks(mutate, field):
     assert err.value.field == field
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda n: n.pop("gates"), "network.gates"),
-    (lambda n: n.pop("outputs"), "network.outputs"),
-    (lambda n: n.update(outputs=[]), "network.outputs"),
-    (lambda n: n.update(outputs=[42]), "network.outputs[0]"),
-    (lambda n: n["gates"][0].update({"in": [0, 42]}), "network.gates[0].in"),
-    (lambda n: n["gates"][0].pop("in"), "network.gates[0].in"),
-    (lambda n: n["gates"][1].update(id=4), "network.gates[1].id"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda n: n.pop("gates"), "network.gates"),
+        (lambda n: n.pop("outputs"), "network.outputs"),
+        (lambda n: n.update(outputs=[]), "network.outputs"),
+        (lambda n: n.update(outputs=[42]), "network.outputs[0]"),
+        (lambda n: n["gates"][0].update({"in": [0, 42]}), "network.gates[0].in"),
+        (lambda n: n["gates"][0].pop("in"), "network.gates[0].in"),
+        (lambda n: n["gates"][1].update(id=4), "network.gates[1].id"),
+    ],
+)
 def test_malformed_circuits(mutate, field):
     net = circuit()
     mutate(net)
@@ -178,14 +199,15 @@ def set_partitions(items):
     for partition in set_partitions(rest):
         yield [[first], *partition]
         for i in range(len(partition)):
-            yield partition[:i] + [[first, *partition[i]]] + partition[i + 1:]
+            yield partition[:i] + [[first, *partition[i]]] + partition[i + 1 :]
 
 
 def brute_force_q(adjacency, directed):
     """Best modularity over every partition, by networkx's formula."""
     g = nx.from_numpy_array(adjacency, create_using=nx.DiGraph if directed else nx.Graph)
-    return max(nx.community.modularity(g, [set(b) for b in p])
-               for p in set_partitions(list(range(len(adjacency)))))
+    return max(
+        nx.community.modularity(g, [set(b) for b in p]) for p in set_partitions(list(range(len(adjacency))))
+    )
 
 
 def test_score_network_layered():

@@ -99,8 +99,7 @@ def test_every_exact_solver_path_matches_igraph(monkeypatch, path):
     rng = np.random.default_rng(42)
     for _ in range(6):
         a = random_graph(rng, int(rng.integers(8, 15)), 0.25, weighted=True)
-        assert maximize_q(a, directed=False, method="exact").q == pytest.approx(
-            igraph_optimum(a), abs=1e-9)
+        assert maximize_q(a, directed=False, method="exact").q == pytest.approx(igraph_optimum(a), abs=1e-9)
 
 
 def sparse_layered(rng, sizes=(8, 8, 4, 2, 1), n_edges=40):
@@ -141,8 +140,7 @@ def test_column_generation_gap_path(monkeypatch):
         if len(a) < 12:
             continue
         checked += 1
-        assert maximize_q(a, directed=False, method="exact").q == pytest.approx(
-            igraph_optimum(a), abs=1e-9)
+        assert maximize_q(a, directed=False, method="exact").q == pytest.approx(igraph_optimum(a), abs=1e-9)
     assert used, "the gap enumeration was never exercised"
 
 
@@ -177,14 +175,16 @@ def test_exact_with_non_integer_weights():
     rng = np.random.default_rng(3)
     a = random_graph(rng, 8, 0.4, weighted=False) * rng.random((8, 8))
     assert maximize_q(a, directed=True, method="exact").q == pytest.approx(
-        brute_force_max(a, True), abs=1e-10)
+        brute_force_max(a, True), abs=1e-10
+    )
 
 
 def test_directed_leaves_and_chains():
     # A directed path: every inner node has two neighbours, the ends are leaves.
     a = np.diag(np.ones(7), k=1)
     assert maximize_q(a, directed=True, method="exact").q == pytest.approx(
-        brute_force_max(a, True), abs=1e-12)
+        brute_force_max(a, True), abs=1e-12
+    )
 
 
 def test_karate_club_exact():
@@ -399,5 +399,6 @@ def test_too_many_gap_columns_falls_back_to_clique_partitioning(monkeypatch):
         if 12 <= len(a) <= 15:
             checked += 1
             assert maximize_q(a, directed=False, method="exact").q == pytest.approx(
-                igraph_optimum(a), abs=1e-9)
+                igraph_optimum(a), abs=1e-9
+            )
     assert fallback, "the fallback was never exercised"

@@ -49,8 +49,11 @@ class Perceptron(NetworkModel):
         n = len(w)
         src = np.tile(np.arange(self.n_inputs), self.n_outputs)
         dst = np.repeat(np.arange(self.n_outputs) + self.n_inputs, self.n_inputs)
-        return (np.broadcast_to(src, (n, src.size)), np.broadcast_to(dst, (n, dst.size)),
-                w.reshape(n, -1).astype(np.float64))
+        return (
+            np.broadcast_to(src, (n, src.size)),
+            np.broadcast_to(dst, (n, dst.size)),
+            w.reshape(n, -1).astype(np.float64),
+        )
 
     def positions(self):
         x = np.concatenate([np.arange(self.n_inputs), np.arange(self.n_outputs)]).astype(float)
@@ -58,11 +61,10 @@ class Perceptron(NetworkModel):
         return np.column_stack([x, y])
 
     def to_json(self, genomes, i):
-        src, dst, w = self.edges({"w": genomes["w"][i:i + 1]})
+        src, dst, w = self.edges({"w": genomes["w"][i : i + 1]})
         nodes = [{"id": k, "layer": int(k >= self.n_inputs), "bias": None} for k in range(self.n_nodes)]
         edges = [[int(s), int(d), int(v)] for s, d, v in zip(src[0], dst[0], w[0]) if v]
-        return {"kind": self.kind, "layers": [self.n_inputs, self.n_outputs], "nodes": nodes,
-                "edges": edges}
+        return {"kind": self.kind, "layers": [self.n_inputs, self.n_outputs], "nodes": nodes, "edges": edges}
 
     def from_json(self, data):
         w = np.zeros((1, self.n_outputs, self.n_inputs), dtype=np.int8)
@@ -74,6 +76,7 @@ class Perceptron(NetworkModel):
 @dataclass(frozen=True)
 class PerceptronSpec:
     """A toy model: one threshold unit per output."""
+
     kind: str = spec("perceptron", str)
     mutation_rate: float = spec(0.1, float, minimum=0.0, maximum=1.0)
 
@@ -83,6 +86,7 @@ class PerceptronSpec:
 
 class Backwards(ScheduleKind):
     """A toy schedule: the goal list cycled from its end."""
+
     min_goals = 2
 
     def goal_index(self, epoch):
@@ -114,7 +118,9 @@ def run(tmp_path, toml: str):
 
 
 def test_a_registered_model_evolves(tmp_path, registered):
-    log, best = run(tmp_path, """
+    log, best = run(
+        tmp_path,
+        """
 seed = 3
 generations = 40
 population = 40
@@ -130,7 +136,8 @@ kind = "none"
 kind = "elitist"
 treatment = "PA"
 elite = 10
-""")
+""",
+    )
     assert len(log) == 40
     assert log[-1]["best"] >= log[0]["best"]
     assert best["networks"][0]["network"]["kind"] == "perceptron"
@@ -138,6 +145,7 @@ elite = 10
 
 def test_a_registered_model_is_among_the_allowed_kinds(registered):
     from evomod import config as config_mod
+
     with pytest.raises(ConfigError) as err:
         config_mod.from_dict({"model": {"kind": "perceptrn"}})
     assert "'perceptron'" in str(err.value)
@@ -147,12 +155,15 @@ def test_a_registered_model_is_among_the_allowed_kinds(registered):
 
 def test_unregistered_kinds_are_refused():
     from evomod import config as config_mod
+
     with pytest.raises(ConfigError, match="model.kind: unknown value 'perceptron'"):
         config_mod.from_dict({"model": {"kind": "perceptron"}})
 
 
 def test_a_registered_schedule_drives_the_goals(tmp_path, registered):
-    log, _ = run(tmp_path, """
+    log, _ = run(
+        tmp_path,
+        """
 seed = 1
 generations = 12
 population = 20
@@ -161,12 +172,15 @@ log_modularity_every = 0
 kind = "backwards"
 goals = ["and", "or", "xor"]
 period = 4
-""")
+""",
+    )
     assert [row["goal"] for row in log[::4]] == ["xor", "or", "and"]
 
 
 def test_a_registered_cost_is_selected_on(tmp_path, registered):
-    log, best = run(tmp_path, """
+    log, best = run(
+        tmp_path,
+        """
 seed = 2
 generations = 10
 population = 20
@@ -176,6 +190,7 @@ kind = "squared_count"
 scope = "all"
 [selection]
 treatment = "P&CC"
-""")
+""",
+    )
     assert all(row["cost"] == row["connections"] ** 2 for row in log)
     assert best["networks"][0]["cost"] == len(best["networks"][0]["network"]["edges"]) ** 2

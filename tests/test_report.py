@@ -7,20 +7,27 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from evomod import cli
-from evomod import report, report_plots, sweep
+from evomod import cli, report, report_plots, sweep
 from evomod.errors import ConfigError, FileError
 from evomod.modularity.tracking import measure_network
 from evomod.rundir import read_log
 
-CIRCUIT_G1 = {"kind": "circuit", "inputs": [0, 1, 2, 3],
-              "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(
-                  [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
-                  + [(0, 1)] * 4)],
-              "outputs": [13]}
+CIRCUIT_G1 = {
+    "kind": "circuit",
+    "inputs": [0, 1, 2, 3],
+    "gates": [
+        {"id": 4 + i, "in": list(p)}
+        for i, p in enumerate(
+            [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
+            + [(0, 1)] * 4
+        )
+    ],
+    "outputs": [13],
+}
 
 
 # -- statistics --------------------------------------------------------------------
+
 
 def test_bootstrap_ci_of_a_constant_is_degenerate():
     assert report.bootstrap_median_ci([0.42] * 7) == (0.42, 0.42, 0.42)
@@ -43,6 +50,7 @@ def exact_bootstrap_median_cdf(n):
     """P(median of n draws with replacement <= the k-th smallest of n distinct
     values), k = 1..n, n odd: at least (n + 1) / 2 draws among the k smallest."""
     from scipy.stats import binom
+
     return np.array([binom.sf((n + 1) // 2 - 1, n, k / n) for k in range(1, n + 1)])
 
 
@@ -102,15 +110,24 @@ def test_mann_whitney_matches_scipy():
 
 # -- a tiny real sweep ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    raw = {"seeds": 3,
-           "base": {"generations": 20, "population": 30, "checkpoint_every": 10,
-                    "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5}},
-           # PA logs no Q, so the report must compute it from best.json.
-           "treatments": {"PA": {"selection": {"treatment": "PA"}, "log_modularity_every": 0},
-                          "P&CC": {"log_modularity_every": 3}}}
+    raw = {
+        "seeds": 3,
+        "base": {
+            "generations": 20,
+            "population": 30,
+            "checkpoint_every": 10,
+            "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5},
+        },
+        # PA logs no Q, so the report must compute it from best.json.
+        "treatments": {
+            "PA": {"selection": {"treatment": "PA"}, "log_modularity_every": 0},
+            "P&CC": {"log_modularity_every": 3},
+        },
+    }
     plan = sweep.expand(raw, root / "sweep")
     result = sweep.run_plan(plan, workers=1, progress=False)
     assert not result.failed
@@ -119,7 +136,9 @@ def swept(tmp_path_factory):
 
 def copy_sweep(swept, to):
     # Without the report a test before may have written into the shared sweep.
-    shutil.copytree(swept, to, ignore=shutil.ignore_patterns("figures", "report.csv", "tests.csv", "REPORT.md"))
+    shutil.copytree(
+        swept, to, ignore=shutil.ignore_patterns("figures", "report.csv", "tests.csv", "REPORT.md")
+    )
     return to
 
 
@@ -134,8 +153,9 @@ def last_q(run):
         return qs[-1]
     best = json.loads((run / "best.json").read_text())
     config = json.loads((run / "config.json").read_text())
-    return measure_network(best["networks"][0]["network"], config["modularity_directed"],
-                           config["modularity_method"])["q"]
+    return measure_network(
+        best["networks"][0]["network"], config["modularity_directed"], config["modularity_method"]
+    )["q"]
 
 
 def test_report_files_and_values(swept):
@@ -159,7 +179,8 @@ def test_report_files_and_values(swept):
         solved = by[(treatment, "solve_all_goals")]
         assert int(solved["solved"]) == sum(
             {"and", "or"} <= set(json.loads((run / "best.json").read_text())["first_solved"])
-            for run in run_dirs)
+            for run in run_dirs
+        )
 
     tests = read_csv(paths["tests"])
     assert [(t["treatment_a"], t["treatment_b"]) for t in tests] == [("PA", "P&CC")] * len(measures)
@@ -173,7 +194,13 @@ def test_report_files_and_values(swept):
     assert "| treatment | Q | n-cut | performance | connections |" in text
     assert "## Pairwise tests" in text and "PA vs P&CC" in text
     figures = swept / "figures"
-    for stem in ("q_over_generations", "performance_over_generations", "final_q", "network_PA", "network_P_CC"):
+    for stem in (
+        "q_over_generations",
+        "performance_over_generations",
+        "final_q",
+        "network_PA",
+        "network_P_CC",
+    ):
         for ext in ("png", "svg"):
             assert (figures / f"{stem}.{ext}").stat().st_size > 0, stem
         assert f"figures/{stem}.png" in text
@@ -182,13 +209,36 @@ def test_report_files_and_values(swept):
 def test_report_includes_adaptation_results(swept, tmp_path):
     copy = copy_sweep(swept, tmp_path / "sweep")
     (copy / "adapt").mkdir()
-    results = [{"source": f"r{i}", "treatment": t, "goal_a": "and", "goal_b": "or",
-                "generations": g, "solved": g < 50}
-               for i, (t, g) in enumerate([("PA", 40), ("PA", 50), ("P&CC", 3), ("P&CC", 5)])]
-    (copy / "adapt" / "adapt.json").write_text(json.dumps({
-        "results": results,
-        "summary": [{"treatment": "PA", "goal_a": "and", "goal_b": "or", "n": 2, "solved": 1,
-                     "median": None, "ci_low": 40.0, "ci_high": None}]}))
+    results = [
+        {
+            "source": f"r{i}",
+            "treatment": t,
+            "goal_a": "and",
+            "goal_b": "or",
+            "generations": g,
+            "solved": g < 50,
+        }
+        for i, (t, g) in enumerate([("PA", 40), ("PA", 50), ("P&CC", 3), ("P&CC", 5)])
+    ]
+    (copy / "adapt" / "adapt.json").write_text(
+        json.dumps(
+            {
+                "results": results,
+                "summary": [
+                    {
+                        "treatment": "PA",
+                        "goal_a": "and",
+                        "goal_b": "or",
+                        "n": 2,
+                        "solved": 1,
+                        "median": None,
+                        "ci_low": 40.0,
+                        "ci_high": None,
+                    }
+                ],
+            }
+        )
+    )
     text = report.write_report(copy, resamples=200)["markdown"].read_text()
     assert "## Adaptation" in text and "| PA | and → or | 2 | 1 | not reached |" in text
     assert (copy / "figures" / "adaptation.png").exists() and (copy / "figures" / "adaptation.svg").exists()
@@ -262,17 +312,21 @@ def test_add_command_registers_report(swept, tmp_path, capsys):
 
 # -- figures ---------------------------------------------------------------------
 
+
 def test_generation_matrix_and_band():
-    logs = [[{"gen": 0.0, "q": 0.1}, {"gen": 1.0, "q": ""}, {"gen": 2.0, "q": 0.3}],
-            [{"gen": 0.0, "q": 0.2}, {"gen": 1.0, "q": ""}]]
+    logs = [
+        [{"gen": 0.0, "q": 0.1}, {"gen": 1.0, "q": ""}, {"gen": 2.0, "q": 0.3}],
+        [{"gen": 0.0, "q": 0.2}, {"gen": 1.0, "q": ""}],
+    ]
     gens, values = report_plots.generation_matrix(logs, "q")
     assert list(gens) == [0, 2]  # generation 1 logged no Q
     assert np.allclose(values[0], [0.1, 0.3]) and values[1, 0] == 0.2 and np.isnan(values[1, 1])
     median, low, high = report_plots.median_band(values)
     assert median[0] == pytest.approx(0.15) and median[1] == pytest.approx(0.3)
     assert low[0] == pytest.approx(0.1025) and high[0] == pytest.approx(0.1975)
-    assert report_plots.goal_switches([{"gen": 0, "goal": "a"}, {"gen": 1, "goal": "a"},
-                                       {"gen": 2, "goal": "b"}, {"gen": 3, "goal": "a"}]) == [2, 3]
+    assert report_plots.goal_switches(
+        [{"gen": 0, "goal": "a"}, {"gen": 1, "goal": "a"}, {"gen": 2, "goal": "b"}, {"gen": 3, "goal": "a"}]
+    ) == [2, 3]
 
 
 def test_circuit_drawing_places_gates_by_depth(tmp_path):
@@ -286,7 +340,11 @@ def test_circuit_drawing_places_gates_by_depth(tmp_path):
     labels = report_plots.module_labels(CIRCUIT_G1)
     assert set(labels) == set(range(14))
     # The two XOR modules are apart.
-    assert labels[0] == labels[4] == labels[7] and labels[2] == labels[8] == labels[11] and labels[0] != labels[2]
+    assert (
+        labels[0] == labels[4] == labels[7]
+        and labels[2] == labels[8] == labels[11]
+        and labels[0] != labels[2]
+    )
     paths = report_plots.plot_network(CIRCUIT_G1, tmp_path / "g1", title="G1")
     assert [p.name for p in paths] == ["g1.png", "g1.svg"]
     # Saving the same figure twice gives the same SVG bytes.

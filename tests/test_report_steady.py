@@ -11,12 +11,19 @@ from evomod.runs import start
 
 
 def test_steady_runs_are_measured_on_their_steady_networks(tmp_path, monkeypatch):
-    cfg = config_mod.from_dict({
-        "seed": 1, "generations": 2000, "population": 1000, "checkpoint_every": 2000,
-        "stop_when": "steady", "steady_epochs": 2, "model": {"kind": "circuit"},
-        "task": {"name": "logic4"},
-        "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 20},
-        })
+    cfg = config_mod.from_dict(
+        {
+            "seed": 1,
+            "generations": 2000,
+            "population": 1000,
+            "checkpoint_every": 2000,
+            "stop_when": "steady",
+            "steady_epochs": 2,
+            "model": {"kind": "circuit"},
+            "task": {"name": "logic4"},
+            "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 20},
+        }
+    )
     run = tmp_path / "MVG" / "seed_1"
     start(cfg, run, quiet=True)
     best = json.loads((run / "best.json").read_text())

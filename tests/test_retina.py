@@ -68,6 +68,7 @@ def task():
 
 # -- the object definitions themselves ------------------------------------------
 
+
 def test_verbal_definition_gives_papers_left_set():
     got = {v for v in range(16) if left_obj(v)}
     assert got == PAPER_LEFT
@@ -91,6 +92,7 @@ def test_right_is_mirror_image_of_left():
 
 
 # -- the task's inputs and goal tables --------------------------------------------
+
 
 def test_inputs_are_bits_of_the_row_index(task):
     x = task.inputs
@@ -182,5 +184,6 @@ def test_four_black_goal(task):
 
 def test_target_of_unknown_goal_is_config_error(task):
     from evomod.errors import ConfigError
+
     with pytest.raises(ConfigError):
         task.target("no_such_goal")

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # -- helpers -------------------------------------------------------------------
 
+
 class Interrupt(Exception):
     pass
 
@@ -45,6 +46,7 @@ def interrupt_at(generation):
     def hook(evolution, state):
         if state.generation == generation:
             raise Interrupt
+
     return hook
 
 
@@ -58,13 +60,17 @@ def interrupted_run(tmp_path, small_config, name="cut", at=15, **overrides):
 
 
 def run_files(directory):
-    return {p.relative_to(directory).as_posix(): p.read_bytes()
-            for p in sorted(Path(directory).rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(Path(directory).rglob("*"))
+        if p.is_file()
+    }
 
 
 def same_result(a, b):
     def log(d):
         return [{k: v for k, v in row.items() if k != "elapsed"} for row in rundir.read_log(d)]
+
     assert log(a) == log(b)
     with np.load(a / "population.npz") as pa, np.load(b / "population.npz") as pb:
         assert pa.files == pb.files
@@ -85,13 +91,16 @@ def one_line_error(capsys, *needles):
 
 def make_payload(marker: Path) -> bytes:
     """A pickle that creates ``marker`` when it is unpickled."""
+
     class Exploit:
         def __reduce__(self):
             return exec, (f"open({str(marker)!r}, 'w').write('pwned')",)
+
     return pickle.dumps(Exploit())
 
 
 # -- the checkpoint format ------------------------------------------------------
+
 
 def _timeless(rows):
     return [{k: v for k, v in row.items() if k != "elapsed"} for row in rows]
@@ -118,8 +127,9 @@ def assert_same_state(a: State, b: State, timed: bool = True):
             for p, q in zip(x, y):
                 assert type(p) is type(q) is creator.EvomodNetwork
                 assert p.fitness.values == q.fitness.values and p.fitness.wvalues == q.fitness.wvalues
-                assert list(p) == list(q) and all(np.array_equal(p[k], q[k]) and p[k].dtype == q[k].dtype
-                                                  for k in p)
+                assert list(p) == list(q) and all(
+                    np.array_equal(p[k], q[k]) and p[k].dtype == q[k].dtype for k in p
+                )
             assert [k.values for k in x.keys] == [k.values for k in y.keys]
         else:
             assert type(x) is type(y) and x == y, f.name
@@ -136,6 +146,7 @@ def test_state_round_trips_through_npz_and_json(tmp_path, small_config):
     assert doc["format"] == "evomod-checkpoint" and doc["version"] == checkpoint.VERSION
     assert doc["config_sha256"] == checkpoint.config_hash(saved)
     import hashlib
+
     assert doc["arrays_sha256"] == hashlib.sha256((tmp_path / "checkpoint.npz").read_bytes()).hexdigest()
     # Plain arrays: readable with pickle disabled.
     with np.load(tmp_path / "checkpoint.npz", allow_pickle=False) as data:
@@ -152,6 +163,7 @@ def test_state_round_trips_through_npz_and_json(tmp_path, small_config):
 @dataclasses.dataclass
 class Everything:
     """Every supported value type, as a State may come to hold."""
+
     n: int
     x: float
     nan: float
@@ -178,6 +190,7 @@ def test_generic_value_types_round_trip(tmp_path):
     import random
 
     from evomod.evolve import _same_genome
+
     book = tools.Logbook()
     book.header = ["gen", "best"]
     book.record(gen=0, best=0.5, goal="and", size={"max": 3, "mean": 1.5})
@@ -188,14 +201,32 @@ def test_generic_value_types_round_trip(tmp_path):
         ind.fitness.values = fit
         hof.update([ind])
     value = Everything(
-        n=2**80, x=0.1 + 0.2, nan=float("nan"), inf=-math.inf, text="P&CC é", flag=True, nothing=None,
-        raw=b"\x00\xffpatterns", pair=("and", None, (1, 2.5)), nested=[[1, "a"], {"k": [1.5]}],
-        table={"and": 3, "or": 7}, int_keys={1: "a", 2: "b"}, dunder_keys={"__array__": "not a tag"},
+        n=2**80,
+        x=0.1 + 0.2,
+        nan=float("nan"),
+        inf=-math.inf,
+        text="P&CC é",
+        flag=True,
+        nothing=None,
+        raw=b"\x00\xffpatterns",
+        pair=("and", None, (1, 2.5)),
+        nested=[[1, "a"], {"k": [1.5]}],
+        table={"and": 3, "or": 7},
+        int_keys={1: "a", 2: "b"},
+        dunder_keys={"__array__": "not a tag"},
         scalars=[np.float32(1.25), np.int64(-3), np.bool_(True), np.uint8(255), np.complex128(1 + 2j)],
-        arrays={"f": np.linspace(0, 1, 7), "i": np.arange(12, dtype=np.int16).reshape(3, 4),
-                "b": np.array([True, False]), "empty": np.zeros((0, 3)), "fortran": np.asfortranarray(np.eye(3))},
+        arrays={
+            "f": np.linspace(0, 1, 7),
+            "i": np.arange(12, dtype=np.int16).reshape(3, 4),
+            "b": np.array([True, False]),
+            "empty": np.zeros((0, 3)),
+            "fortran": np.asfortranarray(np.eye(3)),
+        },
         rng=np.random.default_rng(5).bit_generator.state,
-        stdlib=random.Random(3).getstate(), book=book, hof=hof)
+        stdlib=random.Random(3).getstate(),
+        book=book,
+        hof=hof,
+    )
     checkpoint.save(tmp_path, value, {"seed": 1})
     back = checkpoint.load(tmp_path, {"seed": 1}, Everything)
     for f in dataclasses.fields(Everything):
@@ -240,6 +271,7 @@ def test_unstorable_values_are_refused_when_saving(tmp_path):
 
 
 # -- crafted pickles are never loaded --------------------------------------------
+
 
 def test_the_payload_really_would_write_a_file(tmp_path):
     marker = tmp_path / "pwned"
@@ -306,8 +338,9 @@ def test_sweep_rerun_never_unpickles(tmp_path, capsys, workers):
     assert not marker.exists()
     # The command line too, as someone rerunning the sweep would.
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["sweep", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "out"),
-                  "--workers", str(workers)])
+        cli.main(
+            ["sweep", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "out"), "--workers", str(workers)]
+        )
     assert exit_.value.code == 1
     assert "legacy pickle" in capsys.readouterr().err
     assert not marker.exists()
@@ -315,11 +348,15 @@ def test_sweep_rerun_never_unpickles(tmp_path, capsys, workers):
 
 # -- resume checks the config and the arrays -------------------------------------
 
-@pytest.mark.parametrize("change, named", [
-    ({"population": 30}, "population (60 in the checkpoint, 30 in config.json)"),
-    ({"seed": 8}, "seed"),
-    ({"selection": {"treatment": "PA"}}, "selection.treatment"),
-])
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"population": 30}, "population (60 in the checkpoint, 30 in config.json)"),
+        ({"seed": 8}, "seed"),
+        ({"selection": {"treatment": "PA"}}, "selection.treatment"),
+    ],
+)
 def test_resume_refuses_a_changed_config(tmp_path, small_config, capsys, change, named):
     out = interrupted_run(tmp_path, small_config)
     saved = json.loads((out / "config.json").read_text())
@@ -349,6 +386,7 @@ def test_resume_refuses_one_flipped_bit_in_the_genome_arrays(tmp_path, small_con
         genome_keys = [k for k in data.files if data[k].size]
     # Flip a bit inside the first stored array's data, not only the zip headers.
     import zipfile
+
     with zipfile.ZipFile(npz) as zf:
         info = zf.getinfo(genome_keys[0] + ".npy")
     flip_bit(npz, info.header_offset + 30 + len(info.filename) + len(info.extra) + 128 + 3, bit=5)
@@ -386,12 +424,20 @@ def damage(kind: str, path: Path):
         path.write_text(json.dumps(doc))
 
 
-@pytest.mark.parametrize("kind, needle", [
-    ("empty", "is empty"), ("truncated", "truncated or damaged"), ("random", "truncated or damaged"),
-    ("latin1", "not UTF-8"), ("not a checkpoint", "not an evomod checkpoint"),
-    ("a list", "not an evomod checkpoint"), ("version", "format version 99"),
-    ("state edited", "checksum"), ("hash removed", "lacks 'arrays_sha256'"),
-])
+@pytest.mark.parametrize(
+    "kind, needle",
+    [
+        ("empty", "is empty"),
+        ("truncated", "truncated or damaged"),
+        ("random", "truncated or damaged"),
+        ("latin1", "not UTF-8"),
+        ("not a checkpoint", "not an evomod checkpoint"),
+        ("a list", "not an evomod checkpoint"),
+        ("version", "format version 99"),
+        ("state edited", "checksum"),
+        ("hash removed", "lacks 'arrays_sha256'"),
+    ],
+)
 def test_resume_refuses_a_damaged_checkpoint_json(tmp_path, small_config, capsys, kind, needle):
     out = interrupted_run(tmp_path, small_config)
     damage(kind, out / "checkpoint.json")
@@ -431,6 +477,7 @@ def test_a_kill_at_any_step_of_a_checkpoint_write_stays_resumable(tmp_path, smal
             if calls["n"] == 2 and step == "after json" and Path(dst).name == checkpoint.ARRAYS_FILE:
                 raise Interrupt
             real_replace(src, dst)
+
         return write, replace
 
     for step, generation in [("after arrays", 10), ("after json", 20)]:
@@ -464,11 +511,13 @@ def holder():
     procs = []
 
     def hold(directory):
-        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(directory)], stdout=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(directory)], stdout=subprocess.PIPE, text=True
+        )
         procs.append(proc)
         assert proc.stdout.readline().strip() == "locked"
         return proc
+
     yield hold
     for proc in procs:
         proc.kill()
@@ -497,9 +546,11 @@ def test_a_live_writer_is_never_joined(tmp_path, small_config, capsys, holder, m
 
 def test_a_stale_lock_is_taken_over(tmp_path, small_config):
     out = interrupted_run(tmp_path, small_config)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     import socket
+
     (out / ".evomod.lock").write_text(json.dumps({"pid": int(dead), "host": socket.gethostname()}))
     runs.resume(out, quiet=True)
     assert not (out / ".evomod.lock").exists()
@@ -534,8 +585,9 @@ def test_without_flock_the_lock_falls_back_to_the_pid(tmp_path, small_config, mo
 
 def test_a_pool_worker_dies_at_once_without_its_parent():
     code = "from evomod.sweep import _die_with_parent; _die_with_parent(1); print('still here')"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 1 and "still here" not in done.stdout
 
 
@@ -562,12 +614,26 @@ def _snapshot(directory: Path) -> dict:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_kill_9_of_a_sweep_parent_leaves_no_process_writing(tmp_path):
     # Long enough that the kill lands mid-run, short enough to rerun.
-    (tmp_path / "sweep.toml").write_text(SWEEP.replace("generations = 10", "generations = 200")
-                                         .replace("population = 20", "population = 40"))
+    (tmp_path / "sweep.toml").write_text(
+        SWEEP.replace("generations = 10", "generations = 200").replace("population = 20", "population = 40")
+    )
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "evomod.cli", "sweep", str(tmp_path / "sweep.toml"),
-                             "--out", str(out), "--workers", "2"], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "evomod.cli",
+            "sweep",
+            str(tmp_path / "sweep.toml"),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(list(out.glob("*/*/checkpoint.json"))) < 2:
@@ -609,6 +675,7 @@ def test_two_sweeps_never_share_a_directory(tmp_path, holder, monkeypatch):
 
 
 # -- --out and read-only directories ------------------------------------------------
+
 
 @pytest.fixture
 def toml(tmp_path):
@@ -710,6 +777,7 @@ def test_read_only_directories_are_one_line(tmp_path, toml, small_config, capsys
 
 # -- stale temporaries ---------------------------------------------------------------
 
+
 def test_resume_removes_its_own_stale_temporaries_only(tmp_path, small_config):
     out = interrupted_run(tmp_path, small_config)
     stale = [".checkpoint.npz.k2j4_9xq.tmp", ".log.csv.abcdefgh.tmp", ".checkpoint.pkl.0a1b2c3d.tmp"]
@@ -739,6 +807,7 @@ def test_atomic_write_temporaries_match_the_cleanup_pattern(tmp_path, monkeypatc
 
 # -- modes ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_files_get_the_umasks_mode(tmp_path, small_config, umask, mode):
     old = os.umask(umask)
@@ -749,8 +818,15 @@ def test_files_get_the_umasks_mode(tmp_path, small_config, umask, mode):
         assert cli.main(["plot", str(out)]) == 0
         assert cli.main(["plot", str(out), "--out", str(tmp_path / "fig.png")]) == 0
         files = [p for p in out.iterdir() if p.is_file()] + [tmp_path / "fig.png"]
-        assert {"config.json", "log.csv", "best.json", "population.npz", "checkpoint.json",
-                "checkpoint.npz", "run.png"} <= {p.name for p in files}
+        assert {
+            "config.json",
+            "log.csv",
+            "best.json",
+            "population.npz",
+            "checkpoint.json",
+            "checkpoint.npz",
+            "run.png",
+        } <= {p.name for p in files}
         for path in files:
             assert stat.S_IMODE(path.stat().st_mode) == mode, path
         assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask
@@ -759,6 +835,7 @@ def test_files_get_the_umasks_mode(tmp_path, small_config, umask, mode):
 
 
 # -- planted files ------------------------------------------------------------------
+
 
 def test_a_symlink_planted_as_the_lock_is_not_followed(tmp_path, small_config, capsys):
     out = interrupted_run(tmp_path, small_config)
@@ -787,9 +864,13 @@ def test_a_config_json_that_is_not_utf8_is_one_line(tmp_path, small_config, caps
 
 def test_sweep_refuses_a_foreign_non_empty_directory(tmp_path, capsys):
     from evomod.cli import main
+
     sweep = tmp_path / "s.toml"
-    sweep.write_text('seeds = 1\nbase = {generations = 2, population = 8, log_modularity_every = 0}\n'
-                     '[treatments.PA.selection]\ntreatment = "PA"\n', encoding="utf-8")
+    sweep.write_text(
+        "seeds = 1\nbase = {generations = 2, population = 8, log_modularity_every = 0}\n"
+        '[treatments.PA.selection]\ntreatment = "PA"\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("my own file", encoding="utf-8")

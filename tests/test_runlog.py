@@ -32,14 +32,18 @@ def stop_at(generation, also=None):
             if also is not None:
                 also(state)
             raise Interrupt
+
     return hook
 
 
 @pytest.fixture
 def q_config(small_config):
     # Q logged every 3 generations: rows with and without the Q columns.
-    return small_config(log_modularity_every=3, generations=40,
-                        schedule={"kind": "alternating", "goals": ["and", "or"], "period": 5})
+    return small_config(
+        log_modularity_every=3,
+        generations=40,
+        schedule={"kind": "alternating", "goals": ["and", "or"], "period": 5},
+    )
 
 
 def test_values_read_back_as_logged():
@@ -87,7 +91,9 @@ def test_rows_after_the_checkpoint_are_cut_off_and_the_resume_is_bit_identical(t
     assert len(read_log(cut)) == 23
     runs.resume(cut, quiet=True)
     assert log_text(cut) == log_text(tmp_path / "whole")
-    assert json.loads((cut / "best.json").read_text()) == json.loads((tmp_path / "whole" / "best.json").read_text())
+    assert json.loads((cut / "best.json").read_text()) == json.loads(
+        (tmp_path / "whole" / "best.json").read_text()
+    )
 
 
 def test_a_damaged_log_is_refused(tmp_path, q_config):
@@ -129,8 +135,18 @@ def test_version_1_checkpoints_with_the_rows_inside_still_resume(tmp_path, q_con
 
 def test_a_column_first_logged_late_widens_the_header(tmp_path):
     def row(gen, best, **extra):
-        return {"gen": gen, "goal": "G1", "best": best, "median": 0.5, "mean": 0.5, "perfect": 0,
-                "cost": 0.0, "connections": 4, **extra, "elapsed": 0.1 * gen}
+        return {
+            "gen": gen,
+            "goal": "G1",
+            "best": best,
+            "median": 0.5,
+            "mean": 0.5,
+            "perfect": 0,
+            "cost": 0.0,
+            "connections": 4,
+            **extra,
+            "elapsed": 0.1 * gen,
+        }
 
     log = LogAppender(tmp_path)
     rows = [row(0, 0.5), row(1, 0.75)]

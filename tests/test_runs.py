@@ -33,16 +33,20 @@ def interrupt_at(generation):
     def hook(evolution, state):
         if state.generation == generation:
             raise Interrupt
+
     return hook
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"selection": {"treatment": "PA"}},
-    {"selection": {"treatment": "P&RO"}},
-    {"schedule": {"kind": "rmvg", "family": "modular", "period": 4}},
-    {"cost": {"kind": "count"}, "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5}},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"selection": {"treatment": "PA"}},
+        {"selection": {"treatment": "P&RO"}},
+        {"schedule": {"kind": "rmvg", "family": "modular", "period": 4}},
+        {"cost": {"kind": "count"}, "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5}},
+    ],
+)
 def test_resume_is_bit_identical(tmp_path, small_config, overrides):
     config = small_config(**overrides)
     runs.start(config, tmp_path / "whole", quiet=True)
@@ -83,6 +87,7 @@ def test_run_directory_contents(tmp_path, small_config):
     assert fitness == sorted(fitness, reverse=True)
     # The stored best network really scores what its entry says, on the last goal.
     from evomod.build import build_parts
+
     parts = build_parts(config)
     top = best["networks"][0]
     genome = parts.model.from_json(top["network"])
@@ -96,8 +101,10 @@ def test_run_directory_contents(tmp_path, small_config):
 
 def test_cli_run_resume_plot(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('generations = 12\npopulation = 40\ncheckpoint_every = 5\n'
-                   'log_modularity_every = 0\n[schedule]\nkind = "fixed"\ngoals = ["or"]\n')
+    cfg.write_text(
+        "generations = 12\npopulation = 40\ncheckpoint_every = 5\n"
+        'log_modularity_every = 0\n[schedule]\nkind = "fixed"\ngoals = ["or"]\n'
+    )
     out = tmp_path / "run"
     assert cli.main(["run", str(cfg), "--out", str(out), "--seed", "3", "--quiet"]) == 0
     assert json.loads((out / "config.json").read_text())["seed"] == 3

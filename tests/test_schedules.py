@@ -42,13 +42,16 @@ def test_rmvg_never_repeats_and_is_seeded():
     assert d.goal(3 * 1999) == seq_a[1999]
 
 
-@pytest.mark.parametrize("kind,goals,period,field", [
-    ("weekly", ("and",), 20, "schedule.kind"),
-    ("alternating", ("and",), 20, "schedule.goals"),
-    ("fixed", ("and",), -5, "schedule.period"),
-    ("fixed", ("and",), 0, "schedule.period"),
-    ("rmvg", ("and", "and"), 20, "schedule.goals"),
-])
+@pytest.mark.parametrize(
+    "kind,goals,period,field",
+    [
+        ("weekly", ("and",), 20, "schedule.kind"),
+        ("alternating", ("and",), 20, "schedule.goals"),
+        ("fixed", ("and",), -5, "schedule.period"),
+        ("fixed", ("and",), 0, "schedule.period"),
+        ("rmvg", ("and", "and"), 20, "schedule.goals"),
+    ],
+)
 def test_bad_schedules_name_the_field(kind, goals, period, field):
     with pytest.raises(ConfigError) as err:
         Schedule(kind, goals, period)

@@ -14,6 +14,7 @@ from evomod.rundir import read_log
 
 def test_run_log_carries_q_of_the_best(tmp_path, small_config):
     from evomod.models.base import take
+
     seen = {}
 
     def capture(evolution, state):
@@ -44,22 +45,43 @@ def test_run_log_carries_q_of_the_best(tmp_path, small_config):
 def two_module_network():
     """Left pixels feed hidden node 8, right pixels node 12; both reach the output
     only through their own layer-2 node: two modules joined at the output."""
-    weights = {(0, 8): 1, (1, 8): 1, (2, 8): 1, (3, 8): 1, (4, 12): 1, (5, 12): 1, (6, 12): 1,
-               (7, 12): 1, (8, 16): 1, (12, 17): 1, (16, 20): 1, (17, 21): 1, (20, 22): 1,
-               (21, 22): 1}
+    weights = {
+        (0, 8): 1,
+        (1, 8): 1,
+        (2, 8): 1,
+        (3, 8): 1,
+        (4, 12): 1,
+        (5, 12): 1,
+        (6, 12): 1,
+        (7, 12): 1,
+        (8, 16): 1,
+        (12, 17): 1,
+        (16, 20): 1,
+        (17, 21): 1,
+        (20, 22): 1,
+        (21, 22): 1,
+    }
     config_parts = build_parts(__import__("evomod.config", fromlist=["from_dict"]).from_dict({}))
     model = config_parts.model
-    nodes = [{"id": i, "layer": int(model.layer_of[i]), "bias": None if i < 8 else 0,
-              "x": 0.0, "y": 0.0} for i in range(model.n_nodes)]
-    return {"kind": "layered", "layers": [8, 8, 4, 2, 1], "nodes": nodes,
-            "edges": [[s, d, w] for (s, d), w in weights.items()]}
+    nodes = [
+        {"id": i, "layer": int(model.layer_of[i]), "bias": None if i < 8 else 0, "x": 0.0, "y": 0.0}
+        for i in range(model.n_nodes)
+    ]
+    return {
+        "kind": "layered",
+        "layers": [8, 8, 4, 2, 1],
+        "nodes": nodes,
+        "edges": [[s, d, w] for (s, d), w in weights.items()],
+    }
 
 
 def test_score_cli_table_and_json(tmp_path, capsys):
     path = tmp_path / "net.json"
     path.write_text(json.dumps(two_module_network()))
-    assert cli.main(["score", str(path), "--json", "--shuffles", "5",
-                     "--baselines", str(tmp_path / "none")]) == 0
+    assert (
+        cli.main(["score", str(path), "--json", "--shuffles", "5", "--baselines", str(tmp_path / "none")])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     # Independent reference: networkx's modularity of the returned partition.
     graph = network_graph(two_module_network(), directed=True, weighted=False, prune=True)
@@ -101,8 +123,25 @@ def test_qm_from_cached_baselines(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
     cfg.write_text("seed = 2\n")
     cache = tmp_path / "baselines"
-    assert cli.main(["baseline", str(cfg), "--cache", str(cache), "--samples", "30", "--runs", "2",
-                     "--generations", "8", "--population", "20"]) == 0
+    assert (
+        cli.main(
+            [
+                "baseline",
+                str(cfg),
+                "--cache",
+                str(cache),
+                "--samples",
+                "30",
+                "--runs",
+                "2",
+                "--generations",
+                "8",
+                "--population",
+                "20",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Q_rand" in out and "Q_max" in out
     path = tmp_path / "net.json"
@@ -120,8 +159,10 @@ def test_q_objective_scores_each_network_by_its_q():
     from evomod import config as config_mod
     from evomod.evolve import Evolution
     from evomod.runs import make_measure
-    config = config_mod.from_dict({"objective": "modularity", "population": 12, "generations": 2,
-                                   "selection": {"treatment": "PA"}})
+
+    config = config_mod.from_dict(
+        {"objective": "modularity", "population": 12, "generations": 2, "selection": {"treatment": "PA"}}
+    )
     evolution = Evolution(config, measure=make_measure(config))
     genomes = evolution.parts.model.random(12, np.random.default_rng(1))
     values = evolution.evaluate(genomes, "and", None)
@@ -134,6 +175,7 @@ def test_q_objective_scores_each_network_by_its_q():
 def test_report_takes_qm_from_the_baseline_cache(tmp_path, small_config):
     from evomod import report
     from evomod.baselines import compute_baselines, paper_qm
+
     config = small_config(log_modularity_every=0, generations=6)
     runs.start(config, tmp_path / "PA" / "seed_7", quiet=True)
     assert report.summarise_run("PA", 7, tmp_path / "PA" / "seed_7").values["qm"] is None
@@ -149,4 +191,6 @@ def test_report_takes_qm_from_the_baseline_cache(tmp_path, small_config):
     assert values["q_rand"] == expected["q_rand_degree"]
     assert expected["q_max"] is not None and values["q_max"] == expected["q_max"]
     if expected["qm"] is not None:
-        assert values["qm"] == pytest.approx((values["q"] - values["q_rand"]) / (values["q_max"] - values["q_rand"]))
+        assert values["qm"] == pytest.approx(
+            (values["q"] - values["q_rand"]) / (values["q_max"] - values["q_rand"])
+        )

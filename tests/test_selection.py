@@ -69,17 +69,19 @@ def rng(seed):
 
 
 def ranks(f, stochastic, p, seed=0):
-    return nondominated_ranks(np.ascontiguousarray(f, dtype=np.float64),
-                              np.asarray(stochastic, dtype=np.bool_), float(p), rng(seed))
+    return nondominated_ranks(
+        np.ascontiguousarray(f, dtype=np.float64), np.asarray(stochastic, dtype=np.bool_), float(p), rng(seed)
+    )
 
 
 # -- deterministic ranks -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", range(12))
 def test_ranks_p1_equal_deap_fronts_two_objectives(seed):
     r = rng(100 + seed)
     n = int(r.integers(2, 150))
-    f = r.integers(0, 5, size=(n, 2)).astype(float)   # many ties
+    f = r.integers(0, 5, size=(n, 2)).astype(float)  # many ties
     np.testing.assert_array_equal(ranks(f, [False, True], 1.0, seed), deap_ranks(f))
 
 
@@ -143,6 +145,7 @@ def test_small_cases():
 
 # -- crowding distance ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("n_obj", [2, 3])
 def test_crowding_equals_deap_without_ties(seed, n_obj):
@@ -184,6 +187,7 @@ def test_crowding_hand_computed():
 
 
 # -- stochastic dominance statistics -------------------------------------------------------
+
 
 def within(observed, expected, sd, k=4.0):
     assert abs(observed - expected) <= k * sd, (observed, expected, sd)
@@ -273,19 +277,19 @@ def longest_path_ranks(f, rel):
     return np.array([rank[i] for i in range(len(f))])
 
 
-def dom_both(a, b):      # Pareto dominance on both columns
+def dom_both(a, b):  # Pareto dominance on both columns
     return a[0] >= b[0] and a[1] >= b[1] and (a[0] > b[0] or a[1] > b[1])
 
 
-def dom_col0(a, b):      # dominance on column 0 alone
+def dom_col0(a, b):  # dominance on column 0 alone
     return a[0] > b[0]
 
 
-def dom_always(a, b):    # dominance whichever columns count
+def dom_always(a, b):  # dominance whichever columns count
     return dom_both(a, b) and dom_col0(a, b)
 
 
-def dom_either(a, b):    # dominance under at least one coin outcome
+def dom_either(a, b):  # dominance under at least one coin outcome
     return dom_both(a, b) or dom_col0(a, b)
 
 
@@ -304,7 +308,7 @@ def test_stochastic_ranks_lie_between_bounds():
     hi = longest_path_ranks(f, dom_either)
     assert (lo < hi).any()
     max_seen = np.zeros(len(f), dtype=int)
-    min_seen = np.full(len(f), 10 ** 6)
+    min_seen = np.full(len(f), 10**6)
     for seed in range(300):
         r = ranks(f, [False, True], 0.4, seed)
         assert (r >= lo).all() and (r <= hi).all()
@@ -320,20 +324,24 @@ def test_stochastic_rank_distribution_matches_exact_enumeration(seed):
     probability, and compare the exact distribution of the whole rank vector
     with the kernel's frequencies over many seeds (chi-square)."""
     from itertools import product
+
     from scipy.stats import chisquare
+
     p = 0.3
     f = rng(700 + seed).integers(0, 3, size=(6, 2)).astype(float)
     n = len(f)
-    pairs = [(a, b) for a in range(n) for b in range(n)
-             if a != b and dom_both(f[a], f[b]) != dom_col0(f[a], f[b])]
+    pairs = [
+        (a, b) for a in range(n) for b in range(n) if a != b and dom_both(f[a], f[b]) != dom_col0(f[a], f[b])
+    ]
     exact = {}
     for coins in product((True, False), repeat=len(pairs)):
-        counted = dict(zip(pairs, coins))       # True: the cost column counts
+        counted = dict(zip(pairs, coins))  # True: the cost column counts
 
         def rel_idx(a, b):
             if (a, b) in counted:
                 return dom_both(f[a], f[b]) if counted[(a, b)] else dom_col0(f[a], f[b])
-            return dom_both(f[a], f[b])         # = dom_col0 here
+            return dom_both(f[a], f[b])  # = dom_col0 here
+
         idx = np.arange(n)
         order = sorted(range(n), key=lambda i: tuple(-f[i]))
         rank = {}
@@ -367,6 +375,7 @@ def test_stochastic_rank_distribution_matches_exact_enumeration(seed):
 
 # -- survivors --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(10))
 def test_survivors_whole_fronts_then_least_crowded(seed):
     r = rng(600 + seed)
@@ -384,8 +393,8 @@ def test_survivors_whole_fronts_then_least_crowded(seed):
     kept = np.zeros(m, bool)
     kept[idx] = True
     worst = rank[idx].max()
-    assert kept[rank < worst].all()               # every better front whole
-    assert not kept[rank > worst].any()           # nothing from a worse front
+    assert kept[rank < worst].all()  # every better front whole
+    assert not kept[rank > worst].any()  # nothing from a worse front
     overflow = rank == worst
     if (~kept & overflow).any():
         assert crowd[kept & overflow].min() >= crowd[~kept & overflow].max()
@@ -417,10 +426,11 @@ def test_survivors_are_reproducible():
 
 # -- tournaments and elitist order ----------------------------------------------------------
 
+
 def tournament_probs(n):
     """Winner of two uniform draws with replacement from a strict order of n:
     the k-th best (k = 1..n) wins with ((n-k+1)^2 - (n-k)^2) / n^2."""
-    return np.array([((n - k + 1) ** 2 - (n - k) ** 2) / n ** 2 for k in range(1, n + 1)])
+    return np.array([((n - k + 1) ** 2 - (n - k) ** 2) / n**2 for k in range(1, n + 1)])
 
 
 def check_freqs(winners, order, probs):

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evomod import cli
-from evomod import runs, sweep
+from evomod import cli, runs, sweep
 from evomod.errors import ConfigError, EvomodError, FileError
 from evomod.progress import progress_bar
 
@@ -87,12 +86,19 @@ def reference(sweep_file, tmp_path_factory):
 
 # -- planning ------------------------------------------------------------------
 
+
 def test_expand_merges_treatments_onto_base_and_plans_every_seed(tmp_path, sweep_file):
     plan = sweep.plan_sweep(sweep_file, tmp_path / "out")
     assert plan.treatments == ("PA", "P&CC", "KA")
     assert plan.seeds == (1, 2)
     assert [(r.treatment, r.seed) for r in plan.runs] == [
-        ("PA", 1), ("P&CC", 1), ("KA", 1), ("PA", 2), ("P&CC", 2), ("KA", 2)]
+        ("PA", 1),
+        ("P&CC", 1),
+        ("KA", 1),
+        ("PA", 2),
+        ("P&CC", 2),
+        ("KA", 2),
+    ]
     by = {(r.treatment, r.seed): r for r in plan.runs}
     pa, pcc = by[("PA", 2)].config, by[("P&CC", 1)].config
     assert pa.seed == 2 and pa.selection.treatment == "PA" and pa.cost.kind == "squared_length"
@@ -111,8 +117,9 @@ def test_expand_merges_treatments_onto_base_and_plans_every_seed(tmp_path, sweep
 
 def test_seed_count_base_file_and_inline_base(tmp_path):
     (tmp_path / "configs").mkdir()
-    (tmp_path / "configs" / "base.toml").write_text("generations = 5\npopulation = 20\n"
-                                                    "[selection]\ntreatment = 'PA'\n")
+    (tmp_path / "configs" / "base.toml").write_text(
+        "generations = 5\npopulation = 20\n[selection]\ntreatment = 'PA'\n"
+    )
     raw = {"seeds": 3, "base": "configs/base.toml", "treatments": {"A": {}, "B": {"population": 22}}}
     plan = sweep.expand(raw, tmp_path / "o", root=tmp_path)
     assert plan.seeds == (1, 2, 3) and len(plan.runs) == 6
@@ -130,25 +137,34 @@ def test_dask_section_sets_the_scheduler(tmp_path):
     assert sweep.expand(raw, tmp_path).scheduler == "tcp://127.0.0.1:1"
 
 
-@pytest.mark.parametrize("raw, field", [
-    ({"seeds": [1], "treatments": {"A": {}}, "extra": 1}, "extra"),
-    ({"treatments": {"A": {}}}, "seeds"),
-    ({"seeds": 0, "treatments": {"A": {}}}, "seeds"),
-    ({"seeds": [1, 1], "treatments": {"A": {}}}, "seeds"),
-    ({"seeds": [1, "x"], "treatments": {"A": {}}}, "seeds"),
-    ({"seeds": [1]}, "treatments"),
-    ({"seeds": [1], "treatments": {}}, "treatments"),
-    ({"seeds": [1], "treatments": {"A": 3}}, "treatments.A"),
-    ({"seeds": [1], "treatments": {"../up": {}}}, "treatments.../up"),
-    ({"seeds": [1], "treatments": {"A": {"selection": {"treatmnt": "PA"}}}}, "treatments.A.selection.treatmnt"),
-    ({"seeds": [1], "treatments": {"A": {"selection": {"treatment": "XX"}}}}, "treatments.A.selection.treatment"),
-    ({"seeds": [1], "treatments": {"A": {"generatons": 3}}}, "treatments.A.generatons"),
-    ({"seeds": [1], "treatments": {"A": {"seed": 3}}}, "treatments.A.seed"),
-    ({"seeds": [1], "treatments": {"A": {}}, "quick": 3}, "quick"),
-    ({"seeds": [1], "treatments": {"A": {}}, "dask": {"workers": 2}}, "dask.workers"),
-    ({"seeds": [1], "treatments": {"A": {}}, "base": 3}, "base"),
-    ({"seeds": [1], "treatments": {"A": {}}, "base": "missing.toml"}, "base"),
-])
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ({"seeds": [1], "treatments": {"A": {}}, "extra": 1}, "extra"),
+        ({"treatments": {"A": {}}}, "seeds"),
+        ({"seeds": 0, "treatments": {"A": {}}}, "seeds"),
+        ({"seeds": [1, 1], "treatments": {"A": {}}}, "seeds"),
+        ({"seeds": [1, "x"], "treatments": {"A": {}}}, "seeds"),
+        ({"seeds": [1]}, "treatments"),
+        ({"seeds": [1], "treatments": {}}, "treatments"),
+        ({"seeds": [1], "treatments": {"A": 3}}, "treatments.A"),
+        ({"seeds": [1], "treatments": {"../up": {}}}, "treatments.../up"),
+        (
+            {"seeds": [1], "treatments": {"A": {"selection": {"treatmnt": "PA"}}}},
+            "treatments.A.selection.treatmnt",
+        ),
+        (
+            {"seeds": [1], "treatments": {"A": {"selection": {"treatment": "XX"}}}},
+            "treatments.A.selection.treatment",
+        ),
+        ({"seeds": [1], "treatments": {"A": {"generatons": 3}}}, "treatments.A.generatons"),
+        ({"seeds": [1], "treatments": {"A": {"seed": 3}}}, "treatments.A.seed"),
+        ({"seeds": [1], "treatments": {"A": {}}, "quick": 3}, "quick"),
+        ({"seeds": [1], "treatments": {"A": {}}, "dask": {"workers": 2}}, "dask.workers"),
+        ({"seeds": [1], "treatments": {"A": {}}, "base": 3}, "base"),
+        ({"seeds": [1], "treatments": {"A": {}}, "base": "missing.toml"}, "base"),
+    ],
+)
 def test_bad_sweeps_name_the_field(tmp_path, raw, field):
     with pytest.raises(EvomodError) as err:
         sweep.expand(raw, tmp_path / "o", root=tmp_path)
@@ -161,8 +177,9 @@ def test_renamed_error_keeps_message_and_allowed_values(tmp_path):
     with pytest.raises(ConfigError) as err:
         sweep.expand(raw, tmp_path)
     assert err.value.allowed == ("PA", "P&CC", "P&RO")
-    assert str(err.value) == ("treatments.A.selection.treatment: unknown value 'XX' "
-                              "(allowed: 'PA', 'P&CC', 'P&RO')")
+    assert str(err.value) == (
+        "treatments.A.selection.treatment: unknown value 'XX' (allowed: 'PA', 'P&CC', 'P&RO')"
+    )
 
 
 def test_quick_without_quick_table_is_an_error(tmp_path):
@@ -173,8 +190,10 @@ def test_quick_without_quick_table_is_an_error(tmp_path):
 
 def test_bad_treatment_fails_before_anything_runs(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text("seeds = 2\n[base]\ngenerations = 3\npopulation = 10\n"
-                   "[treatments.good]\n[treatments.bad.cost]\nkind = 'nope'\n")
+    bad.write_text(
+        "seeds = 2\n[base]\ngenerations = 3\npopulation = 10\n"
+        "[treatments.good]\n[treatments.bad.cost]\nkind = 'nope'\n"
+    )
     assert cli.main(["sweep", str(bad), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "treatments.bad.cost.kind" in err and "Traceback" not in err
@@ -186,11 +205,18 @@ def test_bad_treatment_fails_before_anything_runs(tmp_path, capsys):
 
 # -- running -----------------------------------------------------------------------
 
+
 def test_sweep_directory_layout_and_rerun_skips(reference, sweep_file):
     plan = json.loads((reference / "sweep.json").read_text())
     assert plan["seeds"] == [1, 2] and plan["treatments"] == ["PA", "P&CC", "KA"]
-    assert sorted(r["dir"] for r in plan["runs"]) == ["KA/seed_1", "KA/seed_2", "P&CC/seed_1", "P&CC/seed_2",
-                                                      "PA/seed_1", "PA/seed_2"]
+    assert sorted(r["dir"] for r in plan["runs"]) == [
+        "KA/seed_1",
+        "KA/seed_2",
+        "P&CC/seed_1",
+        "P&CC/seed_2",
+        "PA/seed_1",
+        "PA/seed_2",
+    ]
     for entry in plan["runs"]:
         run = reference / entry["dir"]
         assert sweep.run_status(run) == "finished"
@@ -208,10 +234,12 @@ def test_two_worker_pool_gives_identical_results(reference, sweep_file, tmp_path
 
 def test_dask_local_cluster_gives_identical_results(reference, sweep_file, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        result = sweep.run_sweep(sweep_file, tmp_path / "dask", scheduler=cluster.scheduler_address,
-                                 progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = sweep.run_sweep(
+            sweep_file, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False
+        )
     assert not result.failed, result.failed[0].error
     assert {o.result["status"] for o in result.outcomes} == {"started"}
     assert_same_sweep(reference, tmp_path / "dask")
@@ -228,9 +256,12 @@ def test_unreachable_scheduler_is_a_config_error(tmp_path, monkeypatch):
 def test_killed_sweep_reruns_to_identical_results(reference, sweep_file, tmp_path):
     out = tmp_path / "killed"
     # A new session makes the sweep and its pool workers one process group.
-    proc = subprocess.Popen([sys.executable, "-m", "evomod.cli", "sweep", str(sweep_file), "--out", str(out),
-                             "--workers", "2"], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evomod.cli", "sweep", str(sweep_file), "--out", str(out), "--workers", "2"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(out.glob("*/*/checkpoint.json")):
@@ -292,7 +323,10 @@ def test_other_config_in_the_out_directory_is_refused(reference, sweep_file, tmp
 
 
 def test_failed_run_does_not_stop_the_others(tmp_path):
-    jobs = [sweep.Job("bad", ("not a dir", {"generations": "many"})), sweep.Job("ok", (str(tmp_path / "x"), {}))]
+    jobs = [
+        sweep.Job("bad", ("not a dir", {"generations": "many"})),
+        sweep.Job("ok", (str(tmp_path / "x"), {})),
+    ]
     seen = []
     outcomes = sweep.execute(_echo_or_fail, jobs, workers=1, progress=False, on_done=seen.append)
     assert [o.key for o in outcomes] == ["bad", "ok"]
@@ -320,13 +354,16 @@ def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
 
 def test_add_command_registers_sweep(tmp_path, sweep_file, capsys):
     parser = cli.build_parser()
-    args = parser.parse_args(["sweep", str(sweep_file), "--out", str(tmp_path / "q"), "--quick",
-                              "--workers", "1"])
+    args = parser.parse_args(
+        ["sweep", str(sweep_file), "--out", str(tmp_path / "q"), "--quick", "--workers", "1"]
+    )
     assert (args.workers, args.scheduler, args.quick) == (1, None, True)
     args.func(args)
     assert "6 runs" in capsys.readouterr().out
-    assert all(json.loads((tmp_path / "q" / r["dir"] / "config.json").read_text())["generations"] == 8
-               for r in json.loads((tmp_path / "q" / "sweep.json").read_text())["runs"])
+    assert all(
+        json.loads((tmp_path / "q" / r["dir"] / "config.json").read_text())["generations"] == 8
+        for r in json.loads((tmp_path / "q" / "sweep.json").read_text())["runs"]
+    )
 
 
 def test_quick_can_shrink_the_seed_list(tmp_path):

@@ -12,12 +12,14 @@ from evomod.tasks import all_patterns
 def retina_inputs():
     try:
         from evomod.tasks import get_task
+
         return get_task("retina").inputs
     except ImportError:
         return all_patterns(8)
 
 
 # -- per-neuron references -----------------------------------------------------
+
 
 def layout(layers):
     """(layer, first node id of previous layer, width of previous layer) per neuron."""
@@ -38,7 +40,7 @@ def ref_outputs(layers, src, sign, thr, patterns):
             if src[j, s] >= 0:
                 total = total + int(sign[j, s]) * values[base + int(src[j, s])]
         values.append((total >= int(thr[j])).astype(int))
-    return np.stack(values[-layers[-1]:], axis=1).astype(bool)
+    return np.stack(values[-layers[-1] :], axis=1).astype(bool)
 
 
 def ref_structure(layers, src, sign):
@@ -56,7 +58,7 @@ def ref_structure(layers, src, sign):
     frontier = list(reached)
     while frontier:
         node = frontier.pop()
-        for (a, d) in net:
+        for a, d in net:
             if d == node and a >= n_in and a not in reached:
                 reached.add(a)
                 frontier.append(a)
@@ -85,8 +87,9 @@ def test_outputs_match_reference(cfg, count):
     out = model.outputs(genomes, patterns)
     assert out.shape == (count, len(patterns), model.n_outputs) and out.dtype == bool
     for i in range(count):
-        want = ref_outputs(model.layers, genomes["src"][i], genomes["sign"][i],
-                           genomes["threshold"][i], patterns)
+        want = ref_outputs(
+            model.layers, genomes["src"][i], genomes["sign"][i], genomes["threshold"][i], patterns
+        )
         assert np.array_equal(out[i], want)
     # Not all constant: the sample exercises real functions.
     assert len({out[i].tobytes() for i in range(count)}) > 10
@@ -104,8 +107,9 @@ def test_subset_rows_and_performance():
     target = rng.random((100, 1)) < 0.5
     perf = model.performance(genomes, patterns[rows], target)
     for i in range(50):
-        want = ref_outputs(model.layers, genomes["src"][i], genomes["sign"][i],
-                           genomes["threshold"][i], patterns[rows])
+        want = ref_outputs(
+            model.layers, genomes["src"][i], genomes["sign"][i], genomes["threshold"][i], patterns[rows]
+        )
         assert perf[i] == pytest.approx(np.mean(want == target))
 
 
@@ -114,7 +118,7 @@ def test_structure_penalty_and_edges_match_reference(cfg):
     model = ThresholdModel(neuron_threshold=3, penalty_per_neuron=0.5, **cfg)
     rng = np.random.default_rng(3)
     genomes = model.random(200, rng)
-    for _ in range(5):   # vary the sample beyond fresh random genomes
+    for _ in range(5):  # vary the sample beyond fresh random genomes
         genomes = model.mutate(genomes, rng)
     used_count = model.used_neurons(genomes)
     penalty = model.penalty(genomes)
@@ -148,18 +152,27 @@ def test_edge_slots_point_at_the_previous_layer():
 
 # -- hand-built networks -------------------------------------------------------
 
+
 def chain_net(model, output_threshold, weight_a=1, weight_b=1):
     """Pixels 0 and 4 carried up two relay chains; the output adds them."""
     nodes = [{"id": i, "layer": 0, "threshold": None} for i in range(8)]
-    nodes += [{"id": i, "layer": int(model.node_layer[i]), "threshold": 3}
-              for i in range(8, 22)]   # off unless relaying
+    nodes += [
+        {"id": i, "layer": int(model.node_layer[i]), "threshold": 3} for i in range(8, 22)
+    ]  # off unless relaying
     nodes += [{"id": 22, "layer": 4, "threshold": output_threshold}]
-    edges = [[0, 8, 1], [8, 16, 1], [16, 20, 1], [20, 22, weight_a],
-             [4, 12, 1], [12, 18, 1], [18, 21, 1], [21, 22, weight_b]]
+    edges = [
+        [0, 8, 1],
+        [8, 16, 1],
+        [16, 20, 1],
+        [20, 22, weight_a],
+        [4, 12, 1],
+        [12, 18, 1],
+        [18, 21, 1],
+        [21, 22, weight_b],
+    ]
     for relay in (8, 16, 20, 12, 18, 21):
         nodes[relay]["threshold"] = 1
-    return model.from_json({"kind": "threshold", "layers": [8, 8, 4, 2, 1],
-                            "nodes": nodes, "edges": edges})
+    return model.from_json({"kind": "threshold", "layers": [8, 8, 4, 2, 1], "nodes": nodes, "edges": edges})
 
 
 def test_hand_built_and_or_switch_by_output_threshold():
@@ -191,7 +204,7 @@ def test_duplicate_and_cancelling_slots():
     assert np.array_equal(out, x[:, 0] & ~x[:, 4])
     genomes["src"][0, 14] = [1, 1, -1]
     genomes["sign"][0, 14] = [1, -1, 1]
-    assert model.used_neurons(genomes)[0] == 0          # output's only input cancels
+    assert model.used_neurons(genomes)[0] == 0  # output's only input cancels
     assert not any(e[1] == 22 for e in model.to_json(genomes, 0)["edges"])
     assert np.all(model.edges(genomes)[2] == 0)
     # A hidden neuron reading one source in all three slots.
@@ -204,10 +217,12 @@ def test_duplicate_and_cancelling_slots():
 
 # -- variation -----------------------------------------------------------------
 
+
 def genes(g):
     n = len(g["src"])
-    return np.concatenate([g["src"].reshape(n, -1), g["sign"].reshape(n, -1),
-                           g["threshold"]], axis=1).astype(int)
+    return np.concatenate([g["src"].reshape(n, -1), g["sign"].reshape(n, -1), g["threshold"]], axis=1).astype(
+        int
+    )
 
 
 def check_rules(model, g):
@@ -257,10 +272,16 @@ def test_crossover_takes_whole_neurons():
     model = ThresholdModel()
     a, b = model.random(2000, rng), model.random(2000, rng)
     child = model.crossover(a, b, rng)
-    from_a = np.all(child["src"] == a["src"], axis=2) & np.all(child["sign"] == a["sign"], axis=2) \
+    from_a = (
+        np.all(child["src"] == a["src"], axis=2)
+        & np.all(child["sign"] == a["sign"], axis=2)
         & (child["threshold"] == a["threshold"])
-    from_b = np.all(child["src"] == b["src"], axis=2) & np.all(child["sign"] == b["sign"], axis=2) \
+    )
+    from_b = (
+        np.all(child["src"] == b["src"], axis=2)
+        & np.all(child["sign"] == b["sign"], axis=2)
         & (child["threshold"] == b["threshold"])
+    )
     assert np.all(from_a | from_b)
     only_b = from_b & ~from_a
     only_a = from_a & ~from_b
@@ -293,6 +314,7 @@ def test_variation_depends_only_on_the_generator_passed():
 
 # -- positions and JSON ----------------------------------------------------------
 
+
 def test_positions_and_fixed_nodes():
     model = ThresholdModel()
     pos = model.positions()
@@ -317,15 +339,16 @@ def test_json_round_trip(cfg):
     for i in range(100):
         data = json.loads(json.dumps(model.to_json(genomes, i)))
         assert data["kind"] == "threshold" and data["layers"] == list(model.layers)
-        assert [n["threshold"] is None for n in data["nodes"]] == \
-            [k < model.n_inputs for k in range(model.n_nodes)]
+        assert [n["threshold"] is None for n in data["nodes"]] == [
+            k < model.n_inputs for k in range(model.n_nodes)
+        ]
         pairs = [(s, d) for s, d, _ in data["edges"]]
         assert len(pairs) == len(set(pairs))
         fan = {model.n_inputs + j: f for j, f in enumerate(model.neuron_fan_in)}
         assert all(w != 0 and abs(w) <= fan[d] for _, d, w in data["edges"])
         back = model.from_json(data)
         assert np.array_equal(model.outputs(back, patterns)[0], out[i])
-        one = {k: v[i:i + 1] for k, v in genomes.items()}
+        one = {k: v[i : i + 1] for k, v in genomes.items()}
         assert np.array_equal(model.used_mask(back), model.used_mask(one))
         assert model.to_json(back, 0) == data
 
@@ -344,33 +367,36 @@ def test_from_json_rejects_bad_networks():
     model.from_json(good)
     bad("kind", lambda d: d.update(kind="circuit"))
     bad("layers", lambda d: d.update(layers=[8, 8, 4, 1]))
-    bad("edges[8]", lambda d: d["edges"].append([0, 16, 1]))        # skips a layer
-    bad("edges[8]", lambda d: d["edges"].append([20, 8, 1]))        # backwards
-    bad("edges[8]", lambda d: d["edges"].append([0, 99, 1]))        # unknown node
-    bad("edges[8]", lambda d: d["edges"].append([0, 8, 1]))         # repeated pair
+    bad("edges[8]", lambda d: d["edges"].append([0, 16, 1]))  # skips a layer
+    bad("edges[8]", lambda d: d["edges"].append([20, 8, 1]))  # backwards
+    bad("edges[8]", lambda d: d["edges"].append([0, 99, 1]))  # unknown node
+    bad("edges[8]", lambda d: d["edges"].append([0, 8, 1]))  # repeated pair
     bad("edges[8].weight", lambda d: d["edges"].append([1, 8, 0]))
     bad("edges[8].weight", lambda d: d["edges"].append([1, 8, 4]))  # > fan-in
     bad("edges[9]", lambda d: d["edges"].extend([[1, 8, 1], [2, 8, 2]]))  # 4 slots
     bad("edges[3].weight", lambda d: d.update(edges=d["edges"][:3] + [[20, 22, -3]]))  # fan-in 2
-    bad("edges[8]", lambda d: d["edges"].append([19, 22, 1]))      # output already has 2
+    bad("edges[8]", lambda d: d["edges"].append([19, 22, 1]))  # output already has 2
     bad("nodes[9].threshold", lambda d: d["nodes"][9].update(threshold=9))
     bad("nodes[3].threshold", lambda d: d["nodes"][3].update(threshold=1))
     bad("nodes", lambda d: d["nodes"][9].update(layer=2))  # layer 2 would have 5 nodes
     bad("nodes", lambda d: d["nodes"].pop())
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(layers=(8,)), "model.layers"),
-    (dict(layers=(8, 0, 1)), "model.layers[1]"),
-    (dict(fan_in=0), "model.fan_in"),
-    (dict(output_fan_in=0), "model.output_fan_in"),
-    (dict(threshold_min=2, threshold_max=1), "model.threshold_max"),
-    (dict(threshold_min=-200), "model.threshold_min"),
-    (dict(neuron_threshold=-1), "model.neuron_threshold"),
-    (dict(penalty_per_neuron=-0.1), "model.penalty_per_neuron"),
-    (dict(mutation_probability=2), "model.mutation_probability"),
-    (dict(crossover_probability=-1), "model.crossover_probability"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(layers=(8,)), "model.layers"),
+        (dict(layers=(8, 0, 1)), "model.layers[1]"),
+        (dict(fan_in=0), "model.fan_in"),
+        (dict(output_fan_in=0), "model.output_fan_in"),
+        (dict(threshold_min=2, threshold_max=1), "model.threshold_max"),
+        (dict(threshold_min=-200), "model.threshold_min"),
+        (dict(neuron_threshold=-1), "model.neuron_threshold"),
+        (dict(penalty_per_neuron=-0.1), "model.penalty_per_neuron"),
+        (dict(mutation_probability=2), "model.mutation_probability"),
+        (dict(crossover_probability=-1), "model.crossover_probability"),
+    ],
+)
 def test_bad_config(kwargs, field):
     with pytest.raises(ConfigError) as err:
         ThresholdModel(**kwargs)

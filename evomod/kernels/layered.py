@@ -118,8 +118,18 @@ def fraction_correct(weights, biases, widths, inputs, target, lam, sign_activati
 
 
 @njit(cache=True)
-def mutate(weights, biases, allowed_weights, bias_min, bias_max,
-           add_rate, remove_rate, bias_rate, weight_rate_scale, rng):
+def mutate(
+    weights,
+    biases,
+    allowed_weights,
+    bias_min,
+    bias_max,
+    add_rate,
+    remove_rate,
+    bias_rate,
+    weight_rate_scale,
+    rng,
+):
     """Clune et al.'s operators, applied in place to each row.
 
     Per offspring: with ``add_rate`` add one connection in a random empty slot
@@ -197,9 +207,22 @@ def random_authors(weights, weight_index, widths, slot_offset, weight_list, coun
 
 
 @njit(cache=True)
-def mutate_authors(weights, weight_index, biases, weight_list, bias_min, bias_max,
-                   add_rate, remove_rate, bias_rate, weight_rate_scale,
-                   widths, slot_offset, max_tries, rng):
+def mutate_authors(
+    weights,
+    weight_index,
+    biases,
+    weight_list,
+    bias_min,
+    bias_max,
+    add_rate,
+    remove_rate,
+    bias_rate,
+    weight_rate_scale,
+    widths,
+    slot_offset,
+    max_tries,
+    rng,
+):
     """The authors' mutation, in place, in their order for each row:
     1. each connection's weight, with probability ``weight_rate_scale / n``
        (n connections before anything else changes), steps one place up or
@@ -231,8 +254,7 @@ def mutate_authors(weights, weight_index, biases, weight_list, bias_min, bias_ma
             if rng.random() < bias_rate:
                 biases[i, h] = rng.integers(bias_min, bias_max + 1)
         if rng.random() < add_rate:
-            if _add_by_layer_pair(weights, weight_index, i, widths, slot_offset, weight_list,
-                                  max_tries, rng):
+            if _add_by_layer_pair(weights, weight_index, i, widths, slot_offset, weight_list, max_tries, rng):
                 count += 1
         if rng.random() < remove_rate and count > 0:
             pick = rng.integers(0, count)

@@ -109,6 +109,7 @@ def crowding_distance(f, rank):
 # fresh coin for every objective of every comparison, in every round of the
 # front peeling and in every tournament.
 
+
 @njit(cache=True)
 def stochastic_dominance(f, a, b, pressure, rng):
     """+1 if row a dominates row b on the objectives this comparison counts,
@@ -243,7 +244,7 @@ def counting_ranks(f, pressure, rng, needed):
                     tied_better = better_here
                     c = 1.0
                     if costlier > 0:
-                        c *= q ** costlier
+                        c *= q**costlier
                     if tied_better > 0:
                         c *= (1.0 - q) ** tied_better
                     chance[pt] = c

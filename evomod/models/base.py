@@ -92,14 +92,14 @@ class NetworkModel(ABC):
         """Nodes that cost-optimal placement may not move (inputs and outputs)."""
         fixed = np.zeros(self.n_nodes, dtype=bool)
         fixed[: self.n_inputs] = True
-        fixed[self.n_nodes - self.n_outputs:] = True
+        fixed[self.n_nodes - self.n_outputs :] = True
         return fixed
 
     def output_nodes(self) -> np.ndarray | None:
         """Boolean mask of the output nodes, or None for a model whose
         ``edges`` already leave out what does not reach an output."""
         out = np.zeros(self.n_nodes, dtype=bool)
-        out[self.n_nodes - self.n_outputs:] = True
+        out[self.n_nodes - self.n_outputs :] = True
         return out
 
     def input_nodes(self) -> np.ndarray:
@@ -120,15 +120,18 @@ def fitting_layers(layers, task) -> tuple[int, ...]:
     if len(layers) < 2 or any(w < 1 for w in layers):
         raise ConfigError("model.layers", f"{list(layers)} needs at least two layers of positive width")
     if layers[0] != task.n_inputs or layers[-1] != task.n_outputs:
-        raise ConfigError("model.layers",
-                          f"{list(layers)} does not fit task {task.name!r}: it has "
-                          f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
-                          f"[{task.n_inputs}, ..., {task.n_outputs}]")
+        raise ConfigError(
+            "model.layers",
+            f"{list(layers)} does not fit task {task.name!r}: it has "
+            f"{task.n_inputs} inputs and {task.n_outputs} output(s)",
+            f"[{task.n_inputs}, ..., {task.n_outputs}]",
+        )
     return layers
 
 
 # A model's constructor checks its own arguments, so that a model built
 # outside a config (a test, a script) refuses bad settings in the config's words.
+
 
 def check_int(field: str, value, low: int, high: int | None = None) -> int:
     """``value`` as an int in ``low..high`` (no maximum when ``high`` is None)."""

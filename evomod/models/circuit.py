@@ -158,45 +158,51 @@ def _write_fields(values: np.ndarray, width: int) -> np.ndarray:
 class CircuitModel(NetworkModel):
     kind = "circuit"
 
-    def __init__(self, n_inputs: int, n_outputs: int, gates: int = 14,
-                 feedback: bool = False, settle_steps: int | None = None,
-                 threshold: int = 11, penalty_per_gate: float = 0.2,
-                 mutation_probability: float = 0.7, genome: str = "integer"):
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        gates: int = 14,
+        feedback: bool = False,
+        settle_steps: int | None = None,
+        threshold: int = 11,
+        penalty_per_gate: float = 0.2,
+        mutation_probability: float = 0.7,
+        genome: str = "integer",
+    ):
         self.n_inputs = check_int("task.n_inputs", n_inputs, 1, MAX_INPUTS)
         self.n_outputs = check_int("task.n_outputs", n_outputs, 1)
         max_gates = np.iinfo(np.int16).max - self.n_inputs
         self.gates = check_int("model.gates", gates, 1, max_gates)
         if self.gates < self.n_outputs:
-            raise ConfigError("model.gates",
-                              f"{self.gates} gates cannot drive {self.n_outputs} outputs "
-                              "(each output is a distinct gate)",
-                              f"{self.n_outputs}..{max_gates}")
+            raise ConfigError(
+                "model.gates",
+                f"{self.gates} gates cannot drive {self.n_outputs} outputs (each output is a distinct gate)",
+                f"{self.n_outputs}..{max_gates}",
+            )
         if not isinstance(feedback, (bool, np.bool_)):
-            raise ConfigError("model.feedback", f"must be true or false, got {feedback!r}",
-                              [True, False])
+            raise ConfigError("model.feedback", f"must be true or false, got {feedback!r}", [True, False])
         self.feedback = bool(feedback)
         if settle_steps is None:
             settle_steps = 2 * self.gates
         self.settle_steps = check_int("model.settle_steps", settle_steps, 1)
         self.threshold = check_int("model.threshold", threshold, 0)
         self.penalty_per_gate = check_real("model.penalty_per_gate", penalty_per_gate, 0.0)
-        self.mutation_probability = check_real("model.mutation_probability",
-                                                mutation_probability, 0.0, 1.0)
+        self.mutation_probability = check_real("model.mutation_probability", mutation_probability, 0.0, 1.0)
         if not isinstance(genome, str) or genome not in GENOMES:
             raise ConfigError("model.genome", f"unknown genome {genome!r}", list(GENOMES))
         self.genome = genome
         self.n_nodes = self.n_inputs + self.gates
-        self.n_patterns = 2 ** self.n_inputs
+        self.n_patterns = 2**self.n_inputs
 
         g = np.arange(self.gates)
         # Source gene j of gate g is gene 2g + j; output genes follow.
-        src_choices = (self.n_inputs + g if not self.feedback
-                       else np.full(self.gates, self.n_nodes))
+        src_choices = self.n_inputs + g if not self.feedback else np.full(self.gates, self.n_nodes)
         self._src_choices = np.repeat(src_choices, 2)
-        choices = np.concatenate([self._src_choices,
-                                  np.full(self.n_outputs, self.gates)])
-        offsets = np.concatenate([np.zeros(2 * self.gates, dtype=np.int64),
-                                  np.full(self.n_outputs, self.n_inputs)])
+        choices = np.concatenate([self._src_choices, np.full(self.n_outputs, self.gates)])
+        offsets = np.concatenate(
+            [np.zeros(2 * self.gates, dtype=np.int64), np.full(self.n_outputs, self.n_inputs)]
+        )
         mutable = choices >= 2
         self._mut_genes = np.nonzero(mutable)[0]
         self._mut_choices = choices[mutable]
@@ -217,7 +223,7 @@ class CircuitModel(NetworkModel):
         bits = np.asarray(bits)
         n = len(bits)
         src = _read_fields(bits[:, : self.n_src_bits], 2 * self.gates, self.source_bits)
-        out = _read_fields(bits[:, self.n_src_bits:], self.n_outputs, self.output_bits)
+        out = _read_fields(bits[:, self.n_src_bits :], self.n_outputs, self.output_bits)
         return src.reshape(n, self.gates, 2), out
 
     def decode(self, bits: np.ndarray) -> Genomes:
@@ -233,15 +239,21 @@ class CircuitModel(NetworkModel):
         out = np.asarray(out, dtype=np.int64) - self.n_inputs
         n = len(src)
         return np.concatenate(
-            [_write_fields(src.reshape(n, 2 * self.gates), self.source_bits),
-             _write_fields(out.reshape(n, self.n_outputs), self.output_bits)], axis=1)
+            [
+                _write_fields(src.reshape(n, 2 * self.gates), self.source_bits),
+                _write_fields(out.reshape(n, self.n_outputs), self.output_bits),
+            ],
+            axis=1,
+        )
 
     def wiring(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
         """``(src, out)`` as contiguous int16 arrays, decoded first for binary genomes."""
         if self.genome == "binary":
             genomes = self.decode(genomes["bits"])
-        return (np.ascontiguousarray(genomes["src"], dtype=np.int16),
-                np.ascontiguousarray(genomes["out"], dtype=np.int16))
+        return (
+            np.ascontiguousarray(genomes["src"], dtype=np.int16),
+            np.ascontiguousarray(genomes["out"], dtype=np.int16),
+        )
 
     # -- genomes ---------------------------------------------------------------
 
@@ -250,8 +262,7 @@ class CircuitModel(NetworkModel):
             return {"bits": rng.integers(0, 2, size=(n, self.n_bits), dtype=np.uint8)}
         highs = self._src_choices.reshape(self.gates, 2)
         src = rng.integers(0, highs, size=(n, self.gates, 2)).astype(np.int16)
-        out = (self.n_inputs + rng.integers(0, self.gates, size=(n, self.n_outputs))
-               ).astype(np.int16)
+        out = (self.n_inputs + rng.integers(0, self.gates, size=(n, self.n_outputs))).astype(np.int16)
         return {"src": src, "out": out}
 
     def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
@@ -275,9 +286,12 @@ class CircuitModel(NetworkModel):
         n_src = 2 * self.gates
         flat_src = src.reshape(n, n_src)
         is_src = gene < n_src
-        current = np.where(is_src,
-                           flat_src[rows, np.minimum(gene, n_src - 1)],
-                           out[rows, np.maximum(gene - n_src, 0)]).astype(np.int64) - offset
+        current = (
+            np.where(
+                is_src, flat_src[rows, np.minimum(gene, n_src - 1)], out[rows, np.maximum(gene - n_src, 0)]
+            ).astype(np.int64)
+            - offset
+        )
         # Drawing from choices-1 values and skipping the current one gives a
         # uniform draw among the *other* allowed values.
         new = rng.integers(0, choices - 1)
@@ -302,8 +316,7 @@ class CircuitModel(NetworkModel):
         index = pattern_index(inputs, self.n_inputs)
         target = np.asarray(target, dtype=bool)
         if target.shape != (len(index), self.n_outputs):
-            raise ValueError(f"target must have shape {(len(index), self.n_outputs)}, "
-                             f"got {target.shape}")
+            raise ValueError(f"target must have shape {(len(index), self.n_outputs)}, got {target.shape}")
         tables, settled = self.truth_tables(genomes)
         total = len(index) * self.n_outputs
         if len(np.unique(index)) == len(index):
@@ -357,16 +370,15 @@ class CircuitModel(NetworkModel):
         """
         n = size(genomes)
         src = self.wiring(genomes)[0].reshape(n, 2 * self.gates).astype(np.int64)
-        dst = np.broadcast_to(np.repeat(self.n_inputs + np.arange(self.gates), 2),
-                              (n, 2 * self.gates)).copy()
+        dst = np.broadcast_to(np.repeat(self.n_inputs + np.arange(self.gates), 2), (n, 2 * self.gates)).copy()
         weight = np.repeat(self.effective_mask(genomes), 2, axis=1).astype(np.float64)
         return src, dst, weight
 
     def positions(self) -> np.ndarray:
         pos = np.zeros((self.n_nodes, 2))
         pos[: self.n_inputs, 0] = np.arange(self.n_inputs) - (self.n_inputs - 1) / 2
-        pos[self.n_inputs:, 0] = np.arange(self.gates) - (self.gates - 1) / 2
-        pos[self.n_inputs:, 1] = 1.0
+        pos[self.n_inputs :, 0] = np.arange(self.gates) - (self.gates - 1) / 2
+        pos[self.n_inputs :, 1] = 1.0
         return pos
 
     def fixed_nodes(self) -> np.ndarray:
@@ -377,13 +389,15 @@ class CircuitModel(NetworkModel):
     # -- JSON ------------------------------------------------------------------
 
     def to_json(self, genomes: Genomes, i: int) -> dict:
-        one = {k: v[i:i + 1] for k, v in genomes.items()}
+        one = {k: v[i : i + 1] for k, v in genomes.items()}
         src, out = self.wiring(one)
         data = {
             "kind": self.kind,
             "inputs": list(range(self.n_inputs)),
-            "gates": [{"id": self.n_inputs + g, "in": [int(src[0, g, 0]), int(src[0, g, 1])]}
-                      for g in range(self.gates)],
+            "gates": [
+                {"id": self.n_inputs + g, "in": [int(src[0, g, 0]), int(src[0, g, 1])]}
+                for g in range(self.gates)
+            ],
             "outputs": [int(o) for o in out[0]],
         }
         if self.genome == "binary":
@@ -396,7 +410,7 @@ class CircuitModel(NetworkModel):
         src = np.full((self.gates, 2), -1, dtype=np.int64)
         for gate, sources, field in net.gates:
             gid = int(net.ids[gate])
-            where = field[:-len(".in")]
+            where = field[: -len(".in")]
             if gid not in gate_ids:
                 raise ConfigError(f"{where}.id", f"unknown gate id {gid!r}", f"{gate_ids[0]}..{gate_ids[-1]}")
             if len(sources) != 2:
@@ -405,15 +419,21 @@ class CircuitModel(NetworkModel):
             for j, source in enumerate(sources):
                 s = int(net.ids[source])
                 if s >= high:
-                    raise ConfigError(field, f"gate {gid} reads node {s}: feed-forward circuits "
-                                      "may read only inputs and lower-numbered gates", f"0..{high - 1}")
+                    raise ConfigError(
+                        field,
+                        f"gate {gid} reads node {s}: feed-forward circuits "
+                        "may read only inputs and lower-numbered gates",
+                        f"0..{high - 1}",
+                    )
                 src[gid - self.n_inputs, j] = s
         listed = data["outputs"]  # in order, and one gate may drive several outputs
         if len(listed) != self.n_outputs:
             raise ConfigError("network.outputs", f"expected {self.n_outputs} output gate ids, got {listed!r}")
         for o in listed:
             if o not in gate_ids:
-                raise ConfigError("network.outputs", f"{o!r} is not a gate id", f"{gate_ids[0]}..{gate_ids[-1]}")
+                raise ConfigError(
+                    "network.outputs", f"{o!r} is not a gate id", f"{gate_ids[0]}..{gate_ids[-1]}"
+                )
         outs = [int(o) for o in listed]
         src = src[None].astype(np.int16)
         out = np.array([outs], dtype=np.int16)
@@ -424,17 +444,18 @@ class CircuitModel(NetworkModel):
             decoded = self.decode(bits)
             if np.array_equal(decoded["src"], src) and np.array_equal(decoded["out"], out):
                 return {"bits": bits}
-            raise ConfigError("network.bits", "the genome bits do not decode to the circuit's gates "
-                              "and outputs")
+            raise ConfigError(
+                "network.bits", "the genome bits do not decode to the circuit's gates and outputs"
+            )
         return {"bits": self.encode(src, out)}
 
     def _json_bits(self, text):
         if text is None:
             return None
-        if (not isinstance(text, str) or len(text) != self.n_bits
-                or any(c not in "01" for c in text)):
-            raise ConfigError("network.bits", f"must be a string of {self.n_bits} 0/1 characters, "
-                                      f"got {text!r}")
+        if not isinstance(text, str) or len(text) != self.n_bits or any(c not in "01" for c in text):
+            raise ConfigError(
+                "network.bits", f"must be a string of {self.n_bits} 0/1 characters, got {text!r}"
+            )
         return np.array([[c == "1" for c in text]], dtype=np.uint8)
 
 
@@ -442,6 +463,7 @@ class CircuitModel(NetworkModel):
 @dataclass(frozen=True)
 class CircuitSpec:
     """Kashtan & Alon 2005's NAND circuits; the fields are the [model] table's."""
+
     kind: str = spec("circuit", str)
     gates: int = spec(14, int, minimum=1, maximum=MAX_GATES)
     feedback: bool = spec(False, bool)
@@ -457,18 +479,34 @@ class CircuitSpec:
     # generation (many neutral equals), so Q is logged every 10 generations
     # with the spectral method to keep logging under 10 % of the run time.
     paper_setup: ClassVar[dict] = {
-        "task": {"name": "logic4"}, "schedule": {"goals": ["G1"]},
+        "task": {"name": "logic4"},
+        "schedule": {"goals": ["G1"]},
         "selection": {"kind": "elitist", "elite": 300, "treatment": "PA"},
-        "cost": {"kind": "none"}, "population": 1000, "modularity_method": "spectral",
-        "modularity_directed": False, "log_modularity_every": 10}
+        "cost": {"kind": "none"},
+        "population": 1000,
+        "modularity_method": "spectral",
+        "modularity_directed": False,
+        "log_modularity_every": 10,
+    }
 
     def build(self, task) -> CircuitModel:
         if task.n_inputs > MAX_INPUTS:
             fitting = [name for name, make in TASKS.items() if make().n_inputs <= MAX_INPUTS]
-            raise ConfigError("task.name", f"task {task.name!r} has {task.n_inputs} inputs, but "
-                              f"model.kind = 'circuit' evaluates at most {MAX_INPUTS} (set task.name "
-                              "or model.kind)", fitting)
-        return CircuitModel(task.n_inputs, task.n_outputs, gates=self.gates, feedback=self.feedback,
-                            settle_steps=self.settle_steps, threshold=self.threshold,
-                            penalty_per_gate=self.penalty_per_gate,
-                            mutation_probability=self.mutation_probability, genome=self.genome)
+            raise ConfigError(
+                "task.name",
+                f"task {task.name!r} has {task.n_inputs} inputs, but "
+                f"model.kind = 'circuit' evaluates at most {MAX_INPUTS} (set task.name "
+                "or model.kind)",
+                fitting,
+            )
+        return CircuitModel(
+            task.n_inputs,
+            task.n_outputs,
+            gates=self.gates,
+            feedback=self.feedback,
+            settle_steps=self.settle_steps,
+            threshold=self.threshold,
+            penalty_per_gate=self.penalty_per_gate,
+            mutation_probability=self.mutation_probability,
+            genome=self.genome,
+        )

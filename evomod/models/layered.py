@@ -39,17 +39,31 @@ from evomod.registry import MODELS
 
 OPERATORS = ("authors", "literal")
 
-CLUNE_X = {8: np.arange(8) - 3.5, 4: np.array([-2.0, -1.0, 1.0, 2.0]),
-           2: np.array([-1.0, 1.0]), 1: np.array([0.0])}
+CLUNE_X = {
+    8: np.arange(8) - 3.5,
+    4: np.array([-2.0, -1.0, 1.0, 2.0]),
+    2: np.array([-1.0, 1.0]),
+    1: np.array([0.0]),
+}
 
 
 class LayeredModel(NetworkModel):
     kind = "layered"
 
-    def __init__(self, layers=(8, 8, 4, 2, 1), weights=(-2, -1, 1, 2), bias_min=-2, bias_max=2,
-                 lam=20.0, add_connection_rate=0.2, remove_connection_rate=0.2,
-                 bias_rate=1 / 24, weight_rate_scale=2.0, init_connections_max=120,
-                 operators="authors"):
+    def __init__(
+        self,
+        layers=(8, 8, 4, 2, 1),
+        weights=(-2, -1, 1, 2),
+        bias_min=-2,
+        bias_max=2,
+        lam=20.0,
+        add_connection_rate=0.2,
+        remove_connection_rate=0.2,
+        bias_rate=1 / 24,
+        weight_rate_scale=2.0,
+        init_connections_max=120,
+        operators="authors",
+    ):
         if operators not in OPERATORS:
             raise ConfigError("model.operators", f"unknown operators {operators!r}", OPERATORS)
         self.operators = operators
@@ -78,8 +92,9 @@ class LayeredModel(NetworkModel):
         self.slot_dst = np.asarray(dst, dtype=np.int32)
         self.n_slots = len(src)
         # First slot of each transition between consecutive layers.
-        self.slot_offset = np.concatenate(
-            [[0], np.cumsum(self.widths[:-1] * self.widths[1:])]).astype(np.int64)
+        self.slot_offset = np.concatenate([[0], np.cumsum(self.widths[:-1] * self.widths[1:])]).astype(
+            np.int64
+        )
         # The authors' retry bound for add-connection: the number of nodes squared.
         self.max_add_tries = self.n_nodes * self.n_nodes
         # tanh(lam * s) for integer s != 0 is exactly +-1.0 in float64 from here on.
@@ -88,13 +103,22 @@ class LayeredModel(NetworkModel):
     # -- genomes -----------------------------------------------------------
     def random(self, n, rng):
         weights = np.zeros((n, self.n_slots), dtype=np.int8)
-        biases = rng.integers(self.bias_min, self.bias_max + 1,
-                              size=(n, self.n_nodes - self.n_inputs)).astype(np.int8)
+        biases = rng.integers(
+            self.bias_min, self.bias_max + 1, size=(n, self.n_nodes - self.n_inputs)
+        ).astype(np.int8)
         if self.operators == "authors":
             index = np.full((n, self.n_slots), -1, dtype=np.int8)
             counts = rng.integers(0, max(self.init_connections_max, 1), size=n)
-            kernel.random_authors(weights, index, self.widths, self.slot_offset, self.weight_list,
-                                  counts, self.max_add_tries, rng)
+            kernel.random_authors(
+                weights,
+                index,
+                self.widths,
+                self.slot_offset,
+                self.weight_list,
+                counts,
+                self.max_add_tries,
+                rng,
+            )
             return {"weights": weights, "weight_index": index, "biases": biases}
         counts = np.minimum(rng.integers(0, self.init_connections_max + 1, size=n), self.n_slots)
         for i in range(n):
@@ -117,13 +141,35 @@ class LayeredModel(NetworkModel):
         else:
             index = self.index_of(weights)
         if self.operators == "authors":
-            kernel.mutate_authors(weights, index, biases, self.weight_list, self.bias_min, self.bias_max,
-                                  self.add_rate, self.remove_rate, self.bias_rate,
-                                  self.weight_rate_scale, self.widths, self.slot_offset,
-                                  self.max_add_tries, rng)
+            kernel.mutate_authors(
+                weights,
+                index,
+                biases,
+                self.weight_list,
+                self.bias_min,
+                self.bias_max,
+                self.add_rate,
+                self.remove_rate,
+                self.bias_rate,
+                self.weight_rate_scale,
+                self.widths,
+                self.slot_offset,
+                self.max_add_tries,
+                rng,
+            )
         else:
-            kernel.mutate(weights, biases, self.allowed_weights, self.bias_min, self.bias_max,
-                          self.add_rate, self.remove_rate, self.bias_rate, self.weight_rate_scale, rng)
+            kernel.mutate(
+                weights,
+                biases,
+                self.allowed_weights,
+                self.bias_min,
+                self.bias_max,
+                self.add_rate,
+                self.remove_rate,
+                self.bias_rate,
+                self.weight_rate_scale,
+                rng,
+            )
             index = self.index_of(weights)
         return {"weights": weights, "weight_index": index, "biases": biases}
 
@@ -134,8 +180,14 @@ class LayeredModel(NetworkModel):
 
     def activations(self, genomes, inputs):
         """Real-valued output-node values, shape (n, P, n_out)."""
-        return kernel.forward(genomes["weights"], genomes["biases"], self.widths,
-                              self._inputs(inputs), self.lam, self.sign_activation)
+        return kernel.forward(
+            genomes["weights"],
+            genomes["biases"],
+            self.widths,
+            self._inputs(inputs),
+            self.lam,
+            self.sign_activation,
+        )
 
     def outputs(self, genomes, inputs):
         return self.activations(genomes, inputs) > 0
@@ -144,9 +196,16 @@ class LayeredModel(NetworkModel):
         # The authors' rule: "true" needs an output above 0, "false" one below
         # 0; the literal rule reads an output of 0 as "false".
         target = np.ascontiguousarray(np.asarray(target, dtype=bool).reshape(len(inputs), -1))
-        return kernel.fraction_correct(genomes["weights"], genomes["biases"], self.widths,
-                                       self._inputs(inputs), target, self.lam, self.sign_activation,
-                                       self.operators == "authors")
+        return kernel.fraction_correct(
+            genomes["weights"],
+            genomes["biases"],
+            self.widths,
+            self._inputs(inputs),
+            target,
+            self.lam,
+            self.sign_activation,
+            self.operators == "authors",
+        )
 
     # -- structure ---------------------------------------------------------
     def edges(self, genomes):
@@ -178,15 +237,18 @@ class LayeredModel(NetworkModel):
         biases = genomes["biases"][i]
         nodes = []
         for node in range(self.n_nodes):
-            entry = {"id": node, "layer": int(self.layer_of[node]),
-                     "bias": None if node < self.n_inputs else int(biases[node - self.n_inputs]),
-                     "x": float(pos[node, 0]), "y": float(pos[node, 1])}
+            entry = {
+                "id": node,
+                "layer": int(self.layer_of[node]),
+                "bias": None if node < self.n_inputs else int(biases[node - self.n_inputs]),
+                "x": float(pos[node, 0]),
+                "y": float(pos[node, 1]),
+            }
             nodes.append(entry)
         w = genomes["weights"][i]
         live = np.flatnonzero(w)
         edges = [[int(self.slot_src[e]), int(self.slot_dst[e]), int(w[e])] for e in live]
-        data = {"kind": self.kind, "layers": [int(v) for v in self.widths],
-                "nodes": nodes, "edges": edges}
+        data = {"kind": self.kind, "layers": [int(v) for v in self.widths], "nodes": nodes, "edges": edges}
         if len(self.allowed_weights) < len(self.weight_list):
             # A repeated value: record which copy each weight is (see the module docstring).
             index = genomes["weight_index"][i] if "weight_index" in genomes else self.index_of(w[None])[0]
@@ -198,8 +260,11 @@ class LayeredModel(NetworkModel):
         for k, node in enumerate(net.nodes):
             nid = int(net.ids[k])
             if not 0 <= nid < self.n_nodes or net.layers[k] != self.layer_of[nid]:
-                raise ConfigError(f"network.nodes[{k}].id", f"node {nid} is not in layer {net.layers[k]} "
-                                  "of the model", f"0..{self.n_nodes - 1}, numbered layer by layer")
+                raise ConfigError(
+                    f"network.nodes[{k}].id",
+                    f"node {nid} is not in layer {net.layers[k]} of the model",
+                    f"0..{self.n_nodes - 1}, numbered layer by layer",
+                )
         slot_of = {(int(s), int(d)): e for e, (s, d) in enumerate(zip(self.slot_src, self.slot_dst))}
         weights = np.zeros((1, self.n_slots), dtype=np.int8)
         slots = []
@@ -208,8 +273,11 @@ class LayeredModel(NetworkModel):
             if pair not in slot_of:
                 raise ConfigError(field, f"edge {pair[0]}->{pair[1]} does not join consecutive layers")
             if w not in self.allowed_weights:
-                raise ConfigError(field, f"weight {w} of edge {pair[0]}->{pair[1]} not allowed",
-                                  [int(v) for v in self.allowed_weights])
+                raise ConfigError(
+                    field,
+                    f"weight {w} of edge {pair[0]}->{pair[1]} not allowed",
+                    [int(v) for v in self.allowed_weights],
+                )
             if weights[0, slot_of[pair]] != 0:
                 raise ConfigError(field, f"repeated connection {pair[0]} -> {pair[1]}")
             weights[0, slot_of[pair]] = w
@@ -218,12 +286,18 @@ class LayeredModel(NetworkModel):
         given = data.get("weight_index")
         if given is not None:
             if not isinstance(given, list) or len(given) != len(net.edges):
-                raise ConfigError("network.weight_index", "needs one list position per edge",
-                                  f"integers 0..{len(self.weight_list) - 1}")
+                raise ConfigError(
+                    "network.weight_index",
+                    "needs one list position per edge",
+                    f"integers 0..{len(self.weight_list) - 1}",
+                )
             for (_, _, w, field), slot, k in zip(net.edges, slots, given):
                 if not isinstance(k, int) or not 0 <= k < len(self.weight_list) or self.weight_list[k] != w:
-                    raise ConfigError("network.weight_index", f"position {k!r} does not hold weight {w} "
-                                      f"of {field}", [int(v) for v in self.weight_list])
+                    raise ConfigError(
+                        "network.weight_index",
+                        f"position {k!r} does not hold weight {w} of {field}",
+                        [int(v) for v in self.weight_list],
+                    )
                 index[0, slot] = k
         biases = np.zeros((1, self.n_nodes - self.n_inputs), dtype=np.int8)
         for k, node in enumerate(net.nodes):
@@ -231,8 +305,11 @@ class LayeredModel(NetworkModel):
             if nid >= self.n_inputs:
                 b = node.get("bias")
                 if isinstance(b, bool) or not isinstance(b, int) or not self.bias_min <= b <= self.bias_max:
-                    raise ConfigError(f"network.nodes[{k}].bias", f"bias {b!r} of node {nid}",
-                                      f"integers {self.bias_min}..{self.bias_max}")
+                    raise ConfigError(
+                        f"network.nodes[{k}].bias",
+                        f"bias {b!r} of node {nid}",
+                        f"integers {self.bias_min}..{self.bias_max}",
+                    )
                 biases[0, nid - self.n_inputs] = b
         return {"weights": weights, "weight_index": index, "biases": biases}
 
@@ -241,11 +318,22 @@ class LayeredModel(NetworkModel):
 @dataclass(frozen=True)
 class LayeredSpec:
     """Clune et al. 2013's layered tanh networks; the fields are the [model] table's."""
+
     kind: str = spec("layered", str)
-    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=MAX_LAYER_WIDTH),
-                         min_items=2, max_items=MAX_LAYERS)
-    weights: tuple = spec((-2, -1, 1, 2), list, item=dict(kind=int, minimum=-127, maximum=127),
-                          min_items=1, max_items=MAX_WEIGHT_VALUES)
+    layers: tuple = spec(
+        (8, 8, 4, 2, 1),
+        list,
+        item=dict(kind=int, minimum=1, maximum=MAX_LAYER_WIDTH),
+        min_items=2,
+        max_items=MAX_LAYERS,
+    )
+    weights: tuple = spec(
+        (-2, -1, 1, 2),
+        list,
+        item=dict(kind=int, minimum=-127, maximum=127),
+        min_items=1,
+        max_items=MAX_WEIGHT_VALUES,
+    )
     bias_min: int = spec(-2, int, minimum=-127, maximum=127)
     bias_max: int = spec(2, int, minimum=-127, maximum=127)
     lam: float = spec(20.0, float, minimum=0.0, exclusive_min=True)
@@ -260,22 +348,41 @@ class LayeredSpec:
         layers = fitting_layers(self.layers, task)
         slots = sum(a * b for a, b in zip(layers, layers[1:]))
         if slots > MAX_SLOTS:
-            raise ConfigError("model.layers", f"{list(layers)} has {slots} connection slots (the sum of "
-                              "the products of consecutive widths)", f"at most {MAX_SLOTS} slots")
+            raise ConfigError(
+                "model.layers",
+                f"{list(layers)} has {slots} connection slots (the sum of "
+                "the products of consecutive widths)",
+                f"at most {MAX_SLOTS} slots",
+            )
         if 0 in self.weights:
-            raise ConfigError("model.weights", "0 is not allowed (a zero weight marks an absent "
-                              "connection)", "non-zero integers in -127..127")
+            raise ConfigError(
+                "model.weights",
+                "0 is not allowed (a zero weight marks an absent connection)",
+                "non-zero integers in -127..127",
+            )
         # A repeated value is allowed: the authors' own list is {2, -1, 1, 2}.
         if not self.weights or any(abs(w) > 127 for w in self.weights):
-            raise ConfigError("model.weights", f"{list(self.weights)} must be non-zero integers",
-                              "non-zero integers in -127..127")
+            raise ConfigError(
+                "model.weights",
+                f"{list(self.weights)} must be non-zero integers",
+                "non-zero integers in -127..127",
+            )
         if self.bias_min > self.bias_max or abs(self.bias_min) > 127 or abs(self.bias_max) > 127:
-            raise ConfigError("model.bias_min", f"bias range {self.bias_min}..{self.bias_max} is empty "
-                              "or too wide", "bias_min <= bias_max, both in -127..127")
-        return LayeredModel(layers=layers, weights=self.weights, bias_min=self.bias_min,
-                            bias_max=self.bias_max, lam=self.lam,
-                            add_connection_rate=self.add_connection_rate,
-                            remove_connection_rate=self.remove_connection_rate,
-                            bias_rate=self.bias_rate, weight_rate_scale=self.weight_rate_scale,
-                            init_connections_max=self.init_connections_max,
-                            operators=self.operators)
+            raise ConfigError(
+                "model.bias_min",
+                f"bias range {self.bias_min}..{self.bias_max} is empty or too wide",
+                "bias_min <= bias_max, both in -127..127",
+            )
+        return LayeredModel(
+            layers=layers,
+            weights=self.weights,
+            bias_min=self.bias_min,
+            bias_max=self.bias_max,
+            lam=self.lam,
+            add_connection_rate=self.add_connection_rate,
+            remove_connection_rate=self.remove_connection_rate,
+            bias_rate=self.bias_rate,
+            weight_rate_scale=self.weight_rate_scale,
+            init_connections_max=self.init_connections_max,
+            operators=self.operators,
+        )

@@ -86,28 +86,35 @@ _SRC, _SIGN, _THR = 0, 1, 2
 class ThresholdModel(NetworkModel):
     kind = "threshold"
 
-    def __init__(self, layers=(8, 8, 4, 2, 1), fan_in: int = 3, output_fan_in: int = 2,
-                 threshold_min: int = -3, threshold_max: int = 3,
-                 neuron_threshold: int = 13, penalty_per_neuron: float = 0.01,
-                 mutation_probability: float = 0.5, crossover_probability: float = 0.5):
+    def __init__(
+        self,
+        layers=(8, 8, 4, 2, 1),
+        fan_in: int = 3,
+        output_fan_in: int = 2,
+        threshold_min: int = -3,
+        threshold_max: int = 3,
+        neuron_threshold: int = 13,
+        penalty_per_neuron: float = 0.01,
+        mutation_probability: float = 0.5,
+        crossover_probability: float = 0.5,
+    ):
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or len(layers) < 2:
-            raise ConfigError("model.layers", f"need the input width and at least one "
-                              f"neuron layer, got {layers!r}", "a list of >= 2 widths")
-        self.layers = tuple(check_int(f"model.layers[{i}]", w, 1, _INT8.max)
-                            for i, w in enumerate(layers))
+            raise ConfigError(
+                "model.layers",
+                f"need the input width and at least one neuron layer, got {layers!r}",
+                "a list of >= 2 widths",
+            )
+        self.layers = tuple(check_int(f"model.layers[{i}]", w, 1, _INT8.max) for i, w in enumerate(layers))
         self.fan_in = check_int("model.fan_in", fan_in, 1, _INT8.max)
         self.output_fan_in = check_int("model.output_fan_in", output_fan_in, 1, _INT8.max)
-        self.threshold_min = check_int("model.threshold_min", threshold_min,
-                                        _INT8.min, _INT8.max)
-        self.threshold_max = check_int("model.threshold_max", threshold_max,
-                                        self.threshold_min, _INT8.max)
+        self.threshold_min = check_int("model.threshold_min", threshold_min, _INT8.min, _INT8.max)
+        self.threshold_max = check_int("model.threshold_max", threshold_max, self.threshold_min, _INT8.max)
         self.neuron_threshold = check_int("model.neuron_threshold", neuron_threshold, 0)
-        self.penalty_per_neuron = check_real("model.penalty_per_neuron",
-                                              penalty_per_neuron, 0.0)
-        self.mutation_probability = check_real("model.mutation_probability",
-                                                mutation_probability, 0.0, 1.0)
-        self.crossover_probability = check_real("model.crossover_probability",
-                                                 crossover_probability, 0.0, 1.0)
+        self.penalty_per_neuron = check_real("model.penalty_per_neuron", penalty_per_neuron, 0.0)
+        self.mutation_probability = check_real("model.mutation_probability", mutation_probability, 0.0, 1.0)
+        self.crossover_probability = check_real(
+            "model.crossover_probability", crossover_probability, 0.0, 1.0
+        )
 
         self.n_inputs = self.layers[0]
         self.n_outputs = self.layers[-1]
@@ -126,8 +133,7 @@ class ThresholdModel(NetworkModel):
         self.prev_offset = np.array(prev_offset, dtype=np.int64)
         self.prev_width = np.array(prev_width, dtype=np.int64)
         last = len(self.layers) - 1
-        self.neuron_fan_in = np.where(np.array(layer_of) == last,
-                                      self.output_fan_in, self.fan_in)
+        self.neuron_fan_in = np.where(np.array(layer_of) == last, self.output_fan_in, self.fan_in)
         self.slot_open = np.arange(self.n_slots)[None, :] < self.neuron_fan_in[:, None]
 
         kind, neuron, slot, choices = [], [], [], []
@@ -155,8 +161,9 @@ class ThresholdModel(NetworkModel):
         src = np.where(self.slot_open[None], src, -1).astype(np.int8)
         sign = np.where(rng.random(shape) < 0.5, 1, -1)
         sign = np.where(self.slot_open[None], sign, 1).astype(np.int8)
-        thr = rng.integers(self.threshold_min, self.threshold_max + 1,
-                           size=(n, self.n_neurons)).astype(np.int8)
+        thr = rng.integers(self.threshold_min, self.threshold_max + 1, size=(n, self.n_neurons)).astype(
+            np.int8
+        )
         return {"src": src, "sign": sign, "threshold": thr}
 
     def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
@@ -197,21 +204,28 @@ class ThresholdModel(NetworkModel):
     def outputs(self, genomes: Genomes, inputs: np.ndarray) -> np.ndarray:
         inputs = np.asarray(inputs)
         if inputs.ndim != 2 or inputs.shape[1] != self.n_inputs:
-            raise ValueError(f"inputs must have shape (n_patterns, {self.n_inputs}), "
-                             f"got {inputs.shape}")
-        return threshold_outputs(np.ascontiguousarray(genomes["src"], dtype=np.int8),
-                                 np.ascontiguousarray(genomes["sign"], dtype=np.int8),
-                                 np.ascontiguousarray(genomes["threshold"], dtype=np.int8),
-                                 self.prev_offset, self.n_inputs, self.n_outputs,
-                                 np.ascontiguousarray(inputs, dtype=np.uint8))
+            raise ValueError(f"inputs must have shape (n_patterns, {self.n_inputs}), got {inputs.shape}")
+        return threshold_outputs(
+            np.ascontiguousarray(genomes["src"], dtype=np.int8),
+            np.ascontiguousarray(genomes["sign"], dtype=np.int8),
+            np.ascontiguousarray(genomes["threshold"], dtype=np.int8),
+            self.prev_offset,
+            self.n_inputs,
+            self.n_outputs,
+            np.ascontiguousarray(inputs, dtype=np.uint8),
+        )
 
     # -- structure -------------------------------------------------------------
 
     def structure(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
         """(live (n, N, F), on_path (n, N)): see the module docstring."""
-        return threshold_structure(np.ascontiguousarray(genomes["src"], dtype=np.int8),
-                                   np.ascontiguousarray(genomes["sign"], dtype=np.int8),
-                                   self.prev_offset, self.n_inputs, self.n_outputs)
+        return threshold_structure(
+            np.ascontiguousarray(genomes["src"], dtype=np.int8),
+            np.ascontiguousarray(genomes["sign"], dtype=np.int8),
+            self.prev_offset,
+            self.n_inputs,
+            self.n_outputs,
+        )
 
     def used_mask(self, genomes: Genomes) -> np.ndarray:
         """(n, N) bool: neurons on a path to the output with at least one live input."""
@@ -230,8 +244,7 @@ class ThresholdModel(NetworkModel):
         live, reach = self.structure(genomes)
         raw = genomes["src"].astype(np.int64)
         src = self.prev_offset[None, :, None] + np.maximum(raw, 0)
-        dst = np.broadcast_to((self.n_inputs + np.arange(self.n_neurons))[None, :, None],
-                              raw.shape)
+        dst = np.broadcast_to((self.n_inputs + np.arange(self.n_neurons))[None, :, None], raw.shape)
         weight = np.where(live & reach[:, :, None], genomes["sign"], 0).astype(np.float64)
         flat = (n, self.n_neurons * self.n_slots)
         return src.reshape(flat), dst.reshape(flat).copy(), weight.reshape(flat)
@@ -241,8 +254,8 @@ class ThresholdModel(NetworkModel):
         start = 0
         for l, width in enumerate(self.layers):
             xs = _CLUNE_ROWS.get(width, np.arange(width) - (width - 1) / 2)
-            pos[start:start + width, 0] = xs
-            pos[start:start + width, 1] = l
+            pos[start : start + width, 0] = xs
+            pos[start : start + width, 1] = l
             start += width
         return pos
 
@@ -253,13 +266,15 @@ class ThresholdModel(NetworkModel):
         thr = genomes["threshold"][i]
         nodes = []
         for node in range(self.n_nodes):
-            nodes.append({
-                "id": node,
-                "layer": int(self.node_layer[node]),
-                "threshold": None if node < self.n_inputs else int(thr[node - self.n_inputs]),
-                "x": float(pos[node, 0]),
-                "y": float(pos[node, 1]),
-            })
+            nodes.append(
+                {
+                    "id": node,
+                    "layer": int(self.node_layer[node]),
+                    "threshold": None if node < self.n_inputs else int(thr[node - self.n_inputs]),
+                    "x": float(pos[node, 0]),
+                    "y": float(pos[node, 1]),
+                }
+            )
         edges = []
         src, sign = genomes["src"][i], genomes["sign"][i]
         for j in range(self.n_neurons):
@@ -280,19 +295,26 @@ class ThresholdModel(NetworkModel):
             field = f"network.nodes[{k}]"
             nid = int(net.ids[k])
             if not 0 <= nid < self.n_nodes:
-                raise ConfigError(f"{field}.id", f"unknown node id {nid!r}", f"0..{self.n_nodes - 1}, each once")
+                raise ConfigError(
+                    f"{field}.id", f"unknown node id {nid!r}", f"0..{self.n_nodes - 1}, each once"
+                )
             if net.layers[k] != self.node_layer[nid]:
-                raise ConfigError(f"{field}.layer", f"node {nid} is in layer "
-                                  f"{self.node_layer[nid]}, not {node['layer']!r}")
+                raise ConfigError(
+                    f"{field}.layer", f"node {nid} is in layer {self.node_layer[nid]}, not {node['layer']!r}"
+                )
             t = node.get("threshold")
             if nid < self.n_inputs:
                 if t is not None:
                     raise ConfigError(f"{field}.threshold", "inputs have no threshold", [None])
                 continue
-            if (isinstance(t, bool) or not isinstance(t, Integral)
-                    or not self.threshold_min <= t <= self.threshold_max):
-                raise ConfigError(f"{field}.threshold", f"got {t!r}",
-                                  f"integers {self.threshold_min}..{self.threshold_max}")
+            if (
+                isinstance(t, bool)
+                or not isinstance(t, Integral)
+                or not self.threshold_min <= t <= self.threshold_max
+            ):
+                raise ConfigError(
+                    f"{field}.threshold", f"got {t!r}", f"integers {self.threshold_min}..{self.threshold_max}"
+                )
             thr[nid - self.n_inputs] = t
 
         src = np.full((self.n_neurons, self.n_slots), -1, dtype=np.int8)
@@ -305,21 +327,24 @@ class ThresholdModel(NetworkModel):
             j = int(d) - self.n_inputs
             index = int(a) - int(self.prev_offset[j])
             if not 0 <= index < self.prev_width[j]:
-                raise ConfigError(field, f"node {d} (layer {self.node_layer[d]}) may read "
-                                  f"only layer {self.node_layer[d] - 1}",
-                                  f"{self.prev_offset[j]}..{self.prev_offset[j] + self.prev_width[j] - 1}")
+                raise ConfigError(
+                    field,
+                    f"node {d} (layer {self.node_layer[d]}) may read only layer {self.node_layer[d] - 1}",
+                    f"{self.prev_offset[j]}..{self.prev_offset[j] + self.prev_width[j] - 1}",
+                )
             if (a, d) in pairs:
                 raise ConfigError(field, f"repeated connection {a} -> {d}; merge its weights")
             pairs.add((a, d))
             fan = int(self.neuron_fan_in[j])
-            if (isinstance(w, bool) or not isinstance(w, Real) or w != int(w)
-                    or w == 0 or abs(w) > fan):
-                raise ConfigError(f"{field}.weight", f"got {w!r}",
-                                  f"non-zero integers -{fan}..{fan}")
+            if isinstance(w, bool) or not isinstance(w, Real) or w != int(w) or w == 0 or abs(w) > fan:
+                raise ConfigError(f"{field}.weight", f"got {w!r}", f"non-zero integers -{fan}..{fan}")
             w = int(w)
             if used[j] + abs(w) > fan:
-                raise ConfigError(field, f"node {d} would exceed its fan-in of {fan} "
-                                  "(a weight of ±2 takes two slots)", f"total |weight| <= {fan}")
+                raise ConfigError(
+                    field,
+                    f"node {d} would exceed its fan-in of {fan} (a weight of ±2 takes two slots)",
+                    f"total |weight| <= {fan}",
+                )
             for _ in range(abs(w)):
                 src[j, used[j]] = index
                 sign[j, used[j]] = 1 if w > 0 else -1
@@ -331,9 +356,11 @@ class ThresholdModel(NetworkModel):
 @dataclass(frozen=True)
 class ThresholdSpec:
     """Kashtan & Alon 2005's threshold retina networks; the fields are the [model] table's."""
+
     kind: str = spec("threshold", str)
-    layers: tuple = spec((8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=127),
-                         min_items=2, max_items=MAX_LAYERS)
+    layers: tuple = spec(
+        (8, 8, 4, 2, 1), list, item=dict(kind=int, minimum=1, maximum=127), min_items=2, max_items=MAX_LAYERS
+    )
     fan_in: int = spec(3, int, minimum=1, maximum=127)
     output_fan_in: int = spec(2, int, minimum=1, maximum=127)
     threshold_min: int = spec(-3, int, minimum=-128, maximum=127)
@@ -345,20 +372,33 @@ class ThresholdSpec:
 
     # Kashtan & Alon's setup; Q every 10 generations, as for their circuits.
     paper_setup: ClassVar[dict] = {
-        "task": {"name": "retina"}, "schedule": {"goals": ["and"]},
+        "task": {"name": "retina"},
+        "schedule": {"goals": ["and"]},
         "selection": {"kind": "elitist", "elite": 150, "treatment": "PA"},
-        "cost": {"kind": "none"}, "population": 600, "sample_patterns": 100,
-        "modularity_method": "spectral", "modularity_directed": False,
-        "log_modularity_every": 10}
+        "cost": {"kind": "none"},
+        "population": 600,
+        "sample_patterns": 100,
+        "modularity_method": "spectral",
+        "modularity_directed": False,
+        "log_modularity_every": 10,
+    }
 
     def build(self, task) -> ThresholdModel:
         layers = fitting_layers(self.layers, task)
         if self.threshold_min > self.threshold_max:
-            raise ConfigError("model.threshold_min", f"range {self.threshold_min}..{self.threshold_max} "
-                              "is empty", "threshold_min <= threshold_max")
-        return ThresholdModel(layers=layers, fan_in=self.fan_in, output_fan_in=self.output_fan_in,
-                              threshold_min=self.threshold_min, threshold_max=self.threshold_max,
-                              neuron_threshold=self.neuron_threshold,
-                              penalty_per_neuron=self.penalty_per_neuron,
-                              mutation_probability=self.mutation_probability,
-                              crossover_probability=self.crossover_probability)
+            raise ConfigError(
+                "model.threshold_min",
+                f"range {self.threshold_min}..{self.threshold_max} is empty",
+                "threshold_min <= threshold_max",
+            )
+        return ThresholdModel(
+            layers=layers,
+            fan_in=self.fan_in,
+            output_fan_in=self.output_fan_in,
+            threshold_min=self.threshold_min,
+            threshold_max=self.threshold_max,
+            neuron_threshold=self.neuron_threshold,
+            penalty_per_neuron=self.penalty_per_neuron,
+            mutation_probability=self.mutation_probability,
+            crossover_probability=self.crossover_probability,
+        )

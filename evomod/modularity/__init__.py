@@ -17,9 +17,15 @@
 Arrays are square, ``A[i, j]`` = weight of the edge i -> j.
 """
 
-from evomod.modularity.baseline import (Baseline, BaselineCache, degree_constrained_q_max,
-                                        degree_preserving_baseline, genome_baseline, qm,
-                                        random_baseline)
+from evomod.modularity.baseline import (
+    Baseline,
+    BaselineCache,
+    degree_constrained_q_max,
+    degree_preserving_baseline,
+    genome_baseline,
+    qm,
+    random_baseline,
+)
 from evomod.modularity.compare import compare_partitions
 from evomod.modularity.cut import ClusterabilityResult, clusterability, ncut, spectral_partition
 from evomod.modularity.graph import NetworkGraph, network_graph, score_network
@@ -27,8 +33,22 @@ from evomod.modularity.maximize import ModularityResult, maximize_q
 from evomod.modularity.q import q
 
 __all__ = [
-    "Baseline", "BaselineCache", "ClusterabilityResult", "ModularityResult", "NetworkGraph",
-    "clusterability", "compare_partitions", "degree_constrained_q_max",
-    "degree_preserving_baseline", "genome_baseline", "maximize_q", "ncut",
-    "network_graph", "q", "qm", "random_baseline", "score_network", "spectral_partition",
+    "Baseline",
+    "BaselineCache",
+    "ClusterabilityResult",
+    "ModularityResult",
+    "NetworkGraph",
+    "clusterability",
+    "compare_partitions",
+    "degree_constrained_q_max",
+    "degree_preserving_baseline",
+    "genome_baseline",
+    "maximize_q",
+    "ncut",
+    "network_graph",
+    "q",
+    "qm",
+    "random_baseline",
+    "score_network",
+    "spectral_partition",
 ]

@@ -35,8 +35,22 @@ from evomod.modularity._swap import randomize
 
 
 @numba.njit(cache=True)
-def _anneal(u, v, w, undirected_swaps, directed_q, loops, n_nodes, picks, kinds, nodes, targets,
-            flips, uniforms, temps):
+def _anneal(
+    u,
+    v,
+    w,
+    undirected_swaps,
+    directed_q,
+    loops,
+    n_nodes,
+    picks,
+    kinds,
+    nodes,
+    targets,
+    flips,
+    uniforms,
+    temps,
+):
     """Joint annealing of edges (u -> v, weight w; changed in place) and labels.
 
     ``loops[i]``: self-loop weight of node i (fixed). Returns the best Q seen
@@ -101,8 +115,9 @@ def _anneal(u, v, w, undirected_swaps, directed_q, loops, n_nodes, picks, kinds,
             # Unequal weights would move weighted degree, which Q's null term reads.
             if w1 != w2 or exists[a, d] or exists[c, b]:
                 continue
-            gain = (w1 * (int(labels[a] == labels[d]) - int(labels[a] == labels[b]))
-                    + w2 * (int(labels[c] == labels[b]) - int(labels[c] == labels[d])))
+            gain = w1 * (int(labels[a] == labels[d]) - int(labels[a] == labels[b])) + w2 * (
+                int(labels[c] == labels[b]) - int(labels[c] == labels[d])
+            )
             delta = gain / total
             if delta < 0.0:
                 temp = temps[t]
@@ -152,8 +167,7 @@ def _anneal(u, v, w, undirected_swaps, directed_q, loops, n_nodes, picks, kinds,
             o = out_deg[i]
             n_in = in_deg[i]
             if directed_q:
-                d_null = (o * (mod_in[s] - mod_in[r]) + n_in * (mod_out[s] - mod_out[r])
-                          + 2.0 * o * n_in)
+                d_null = o * (mod_in[s] - mod_in[r]) + n_in * (mod_out[s] - mod_out[r]) + 2.0 * o * n_in
             else:
                 k = o + n_in
                 kr = mod_out[r] + mod_in[r]
@@ -179,8 +193,14 @@ def _anneal(u, v, w, undirected_swaps, directed_q, loops, n_nodes, picks, kinds,
     return best_q, best_labels, best_u, best_v
 
 
-def _search(a: np.ndarray, directed: bool, undirected_swaps: bool, rng: np.random.Generator,
-            steps: int, start_temperature: float):
+def _search(
+    a: np.ndarray,
+    directed: bool,
+    undirected_swaps: bool,
+    rng: np.random.Generator,
+    steps: int,
+    start_temperature: float,
+):
     """One annealing run from graph ``a``: (graph, labels) of the best state."""
     n = a.shape[0]
     loops = np.diag(a).astype(float).copy()
@@ -199,18 +219,38 @@ def _search(a: np.ndarray, directed: bool, undirected_swaps: bool, rng: np.rando
     flips = rng.random(steps) < 0.5
     uniforms = rng.random(steps)
     temps = start_temperature * np.geomspace(1.0, 1e-3, steps)
-    temps[int(0.9 * steps):] = 0.0  # a greedy finish
-    _, labels, u, v = _anneal(u.astype(np.int64), v.astype(np.int64), w, undirected_swaps,
-                              directed, loops, n, picks, kinds, nodes, targets, flips,
-                              uniforms, temps)
+    temps[int(0.9 * steps) :] = 0.0  # a greedy finish
+    _, labels, u, v = _anneal(
+        u.astype(np.int64),
+        v.astype(np.int64),
+        w,
+        undirected_swaps,
+        directed,
+        loops,
+        n,
+        picks,
+        kinds,
+        nodes,
+        targets,
+        flips,
+        uniforms,
+        temps,
+    )
     graph = np.diag(loops)
     graph[u, v] = w
     return graph, labels
 
 
-def degree_constrained_max(adjacency: np.ndarray, directed: bool, method: str, undirected_swaps: bool,
-                           rng: np.random.Generator, restarts: int = 8, steps_per_edge: float = 20000.0,
-                           start_temperature: float = 0.05):
+def degree_constrained_max(
+    adjacency: np.ndarray,
+    directed: bool,
+    method: str,
+    undirected_swaps: bool,
+    rng: np.random.Generator,
+    restarts: int = 8,
+    steps_per_edge: float = 20000.0,
+    start_temperature: float = 0.05,
+):
     """Best Q found per restart and the best graph overall (see the module docstring).
 
     ``adjacency`` is a non-negative directed graph; Q is measured as
@@ -228,14 +268,17 @@ def degree_constrained_max(adjacency: np.ndarray, directed: bool, method: str, u
     values = []
     best_q, best_graph = -math.inf, adjacency
     for r in range(restarts):
-        start = (adjacency.copy() if r == 0
-                 else randomize(adjacency, not undirected_swaps, rng, same_weight=True))
+        start = (
+            adjacency.copy() if r == 0 else randomize(adjacency, not undirected_swaps, rng, same_weight=True)
+        )
         graph, labels = _search(start, directed, undirected_swaps, rng, steps, start_temperature)
         if not graph.any():
             values.append(0.0)
             continue
-        q_found = max(modularity_q(view(graph), labels, directed=directed),
-                      maximize_q(view(graph), directed=directed, method=method).q)
+        q_found = max(
+            modularity_q(view(graph), labels, directed=directed),
+            maximize_q(view(graph), directed=directed, method=method).q,
+        )
         if r == 0:  # the real graph itself has the degree sequence
             q_real = maximize_q(view(adjacency), directed=directed, method=method).q
             if q_real > q_found:

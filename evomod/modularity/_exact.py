@@ -256,8 +256,7 @@ def _column_generation(b: np.ndarray, incumbent: np.ndarray, tol: float):
     columns.update(_best_columns(rc, -np.inf, _SEED_COLUMNS).tolist())
     while True:
         masks = np.array(sorted(columns), dtype=np.int64)
-        lp = linprog(-f[masks], A_eq=_members(masks, n), b_eq=np.ones(n), bounds=(0, None),
-                     method="highs")
+        lp = linprog(-f[masks], A_eq=_members(masks, n), b_eq=np.ones(n), bounds=(0, None), method="highs")
         if lp.status != 0:
             raise RuntimeError(f"exact modularity: master LP failed ({lp.message})")
         pi = -lp.eqlin.marginals
@@ -301,9 +300,13 @@ def _members(masks: np.ndarray, n: int) -> sparse.csr_matrix:
 
 def _set_partition(f: np.ndarray, masks: np.ndarray, n: int) -> list[int]:
     """The best partition of the n nodes into modules chosen from ``masks``."""
-    res = milp(-f[masks], integrality=np.ones(len(masks)), bounds=Bounds(0, 1),
-               constraints=LinearConstraint(_members(masks, n), 1.0, 1.0),
-               options={"mip_rel_gap": 0.0})
+    res = milp(
+        -f[masks],
+        integrality=np.ones(len(masks)),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(_members(masks, n), 1.0, 1.0),
+        options={"mip_rel_gap": 0.0},
+    )
     if res.x is None or res.status != 0:
         raise RuntimeError(f"exact modularity: set partitioning failed ({res.message})")
     return [int(m) for m in masks[res.x > 0.5]]
@@ -334,9 +337,13 @@ def _clique_partitioning(b: np.ndarray) -> np.ndarray:
     initial = (b[p, x] > 0) | (b[p, y] > 0)
     rows = _transitivity_rows(pair, p[initial], x[initial], y[initial], len(iu))
     while True:
-        res = milp(cost, integrality=np.ones(len(iu)), bounds=Bounds(0, 1),
-                   constraints=LinearConstraint(rows, -np.inf, 1.0) if rows.shape[0] else None,
-                   options={"mip_rel_gap": 0.0})
+        res = milp(
+            cost,
+            integrality=np.ones(len(iu)),
+            bounds=Bounds(0, 1),
+            constraints=LinearConstraint(rows, -np.inf, 1.0) if rows.shape[0] else None,
+            options={"mip_rel_gap": 0.0},
+        )
         if res.x is None or res.status != 0:
             raise RuntimeError(f"exact modularity: HiGHS failed ({res.message})")
         together = np.zeros((n, n), dtype=bool)

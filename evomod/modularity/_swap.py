@@ -60,8 +60,13 @@ def swap_edges(src, dst, exists, picks, flips, weights, same_weight, directed):
     return accepted
 
 
-def randomize(adjacency: np.ndarray, directed: bool, rng: np.random.Generator,
-              swaps_per_edge: float = 100.0, same_weight: bool = False) -> np.ndarray:
+def randomize(
+    adjacency: np.ndarray,
+    directed: bool,
+    rng: np.random.Generator,
+    swaps_per_edge: float = 100.0,
+    same_weight: bool = False,
+) -> np.ndarray:
     """A degree-preserving random rewiring of ``adjacency`` (validated, >= 0).
 
     Directed: in- and out-degree of every node kept. Undirected: the graph is

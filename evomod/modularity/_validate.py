@@ -23,8 +23,11 @@ def as_adjacency(adjacency, field: str = "adjacency", nonnegative: bool = False)
     if not np.all(np.isfinite(a)):
         raise ConfigError(field, "contains NaN or infinite weights")
     if nonnegative and np.any(a < 0):
-        raise ConfigError(field, "has negative weights; Newman/Leicht-Newman Q is defined "
-                                 "for non-negative weights only (pass np.abs(adjacency))")
+        raise ConfigError(
+            field,
+            "has negative weights; Newman/Leicht-Newman Q is defined "
+            "for non-negative weights only (pass np.abs(adjacency))",
+        )
     return a
 
 
@@ -65,8 +68,7 @@ def as_seed(seed, field: str = "seed"):
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ConfigError(field, f"must be None, a non-negative integer or a numpy Generator, "
-                                 f"got {seed!r}")
+        raise ConfigError(field, f"must be None, a non-negative integer or a numpy Generator, got {seed!r}")
     if seed < 0:
         raise ConfigError(field, f"must be non-negative, got {seed}")
     return int(seed)

@@ -55,14 +55,27 @@ class Baseline:
         n = len(values)
         std = float(values.std(ddof=1)) if n > 1 else float("nan")
         values.setflags(write=False)
-        return cls(mean=float(values.mean()), sem=std / math.sqrt(n) if n > 1 else float("nan"),
-                   std=std, n=n, n_empty=int(n_empty), source=source, values=values)
+        return cls(
+            mean=float(values.mean()),
+            sem=std / math.sqrt(n) if n > 1 else float("nan"),
+            std=std,
+            n=n,
+            n_empty=int(n_empty),
+            source=source,
+            values=values,
+        )
 
     def to_dict(self) -> dict:
         """A JSON-ready dict, read back by :meth:`from_dict`."""
-        return {"mean": self.mean, "sem": self.sem, "std": self.std, "n": self.n,
-                "n_empty": self.n_empty, "source": self.source,
-                "values": [float(v) for v in self.values]}
+        return {
+            "mean": self.mean,
+            "sem": self.sem,
+            "std": self.std,
+            "n": self.n,
+            "n_empty": self.n_empty,
+            "source": self.source,
+            "values": [float(v) for v in self.values],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Baseline":
@@ -80,13 +93,13 @@ def qm(q_real, q_rand, q_max):
     q_rand = _number(q_rand.mean if isinstance(q_rand, Baseline) else q_rand, "q_rand")
     q_max = _number(q_max.mean if isinstance(q_max, Baseline) else q_max, "q_max")
     if q_max <= q_rand:
-        raise ConfigError("q_max", f"must be greater than q_rand ({q_rand:g}) for Qm to be "
-                                   f"defined, got {q_max:g}")
+        raise ConfigError(
+            "q_max", f"must be greater than q_rand ({q_rand:g}) for Qm to be defined, got {q_max:g}"
+        )
     try:
         real = np.asarray(q_real, dtype=float)
     except (TypeError, ValueError):
-        raise ConfigError("q_real",
-                          f"must be a number or an array of numbers, got {q_real!r}") from None
+        raise ConfigError("q_real", f"must be a number or an array of numbers, got {q_real!r}") from None
     if not np.all(np.isfinite(real)):
         raise ConfigError("q_real", "must be finite")
     out = (real - q_rand) / (q_max - q_rand)
@@ -108,8 +121,14 @@ def _check_method(method: str) -> None:
         raise ConfigError("method", f"unknown method {method!r}", METHODS)
 
 
-def random_baseline(adjacency, n_samples: int = 1000, directed: bool = True,
-                    method: str = "auto", seed=None, swaps_per_edge: float = 100.0) -> Baseline:
+def random_baseline(
+    adjacency,
+    n_samples: int = 1000,
+    directed: bool = True,
+    method: str = "auto",
+    seed=None,
+    swaps_per_edge: float = 100.0,
+) -> Baseline:
     """Q_rand from degree-preserving rewirings of ``adjacency``.
 
     Each sample rewires the graph by random edge swaps (directed: a->b, c->d
@@ -121,13 +140,21 @@ def random_baseline(adjacency, n_samples: int = 1000, directed: bool = True,
     sample's Q is maximised with ``method``.
     """
     _check_method(method)
-    return _rewired_baseline(adjacency, n_samples, seed, swaps_per_edge, source="degree-preserving",
-                             swap_directed=directed, same_weight=False,
-                             q_of=lambda sample: maximize_q(sample, directed=directed, method=method).q)
+    return _rewired_baseline(
+        adjacency,
+        n_samples,
+        seed,
+        swaps_per_edge,
+        source="degree-preserving",
+        swap_directed=directed,
+        same_weight=False,
+        q_of=lambda sample: maximize_q(sample, directed=directed, method=method).q,
+    )
 
 
-def _rewired_baseline(adjacency, n_samples, seed, swaps_per_edge, source, swap_directed,
-                      same_weight, q_of) -> Baseline:
+def _rewired_baseline(
+    adjacency, n_samples, seed, swaps_per_edge, source, swap_directed, same_weight, q_of
+) -> Baseline:
     """Mean of ``q_of`` over ``n_samples`` degree-preserving rewirings."""
     a = as_adjacency(adjacency, nonnegative=True)
     n_samples = positive_int(n_samples, "n_samples", minimum=2)
@@ -148,8 +175,9 @@ def _check_swaps(swaps: str, directed: bool) -> bool:
     if swaps not in SWAPS:
         raise ConfigError("swaps", f"unknown swaps {swaps!r}", SWAPS)
     if swaps == "undirected" and directed:
-        raise ConfigError("swaps", "undirected swaps lose edge directions, which a directed Q "
-                                   "needs", ["directed"])
+        raise ConfigError(
+            "swaps", "undirected swaps lose edge directions, which a directed Q needs", ["directed"]
+        )
     return swaps == "undirected"
 
 
@@ -158,9 +186,15 @@ def _q_view(a: np.ndarray, directed: bool) -> np.ndarray:
     return a if directed else a + a.T
 
 
-def degree_preserving_baseline(adjacency, n_samples: int = 1000, directed: bool = False,
-                               method: str = "auto", seed=None, swaps: str = "directed",
-                               swaps_per_edge: float = 100.0) -> Baseline:
+def degree_preserving_baseline(
+    adjacency,
+    n_samples: int = 1000,
+    directed: bool = False,
+    method: str = "auto",
+    seed=None,
+    swaps: str = "directed",
+    swaps_per_edge: float = 100.0,
+) -> Baseline:
     """Q_rand of one network: mean best Q over degree-preserving rewirings of it.
 
     ``adjacency`` is the network's *directed* graph (``A[i, j]`` = edge
@@ -183,14 +217,26 @@ def degree_preserving_baseline(adjacency, n_samples: int = 1000, directed: bool 
     _check_method(method)
     undirected_swaps = _check_swaps(swaps, directed)
     return _rewired_baseline(
-        adjacency, n_samples, seed, swaps_per_edge, source=f"degree-preserving ({swaps} swaps)",
-        swap_directed=not undirected_swaps, same_weight=True,
-        q_of=lambda sample: maximize_q(_q_view(sample, directed), directed=directed, method=method).q)
+        adjacency,
+        n_samples,
+        seed,
+        swaps_per_edge,
+        source=f"degree-preserving ({swaps} swaps)",
+        swap_directed=not undirected_swaps,
+        same_weight=True,
+        q_of=lambda sample: maximize_q(_q_view(sample, directed), directed=directed, method=method).q,
+    )
 
 
-def degree_constrained_q_max(adjacency, directed: bool = False, method: str = "auto", seed=None,
-                             swaps: str = "directed", restarts: int = 8,
-                             steps_per_edge: float = 20000.0) -> Baseline:
+def degree_constrained_q_max(
+    adjacency,
+    directed: bool = False,
+    method: str = "auto",
+    seed=None,
+    swaps: str = "directed",
+    restarts: int = 8,
+    steps_per_edge: float = 20000.0,
+) -> Baseline:
     """The highest Q found among graphs with ``adjacency``'s degree sequence.
 
     A check on the evolved Q_max (see :mod:`evomod.modularity._climb`):
@@ -210,16 +256,31 @@ def degree_constrained_q_max(adjacency, directed: bool = False, method: str = "a
     restarts = positive_int(restarts, "restarts")
     if not (isinstance(steps_per_edge, (int, float)) and steps_per_edge > 0):
         raise ConfigError("steps_per_edge", f"must be a positive number, got {steps_per_edge!r}")
-    values, _ = degree_constrained_max(a, directed, method, undirected_swaps, rng_from(seed),
-                                       restarts=restarts, steps_per_edge=float(steps_per_edge))
-    return Baseline.from_values(values, n_empty=restarts if not a.any() else 0,
-                                source=f"degree-constrained maximum ({swaps} swaps, "
-                                       f"{restarts} restarts)")
+    values, _ = degree_constrained_max(
+        a,
+        directed,
+        method,
+        undirected_swaps,
+        rng_from(seed),
+        restarts=restarts,
+        steps_per_edge=float(steps_per_edge),
+    )
+    return Baseline.from_values(
+        values,
+        n_empty=restarts if not a.any() else 0,
+        source=f"degree-constrained maximum ({swaps} swaps, {restarts} restarts)",
+    )
 
 
-def genome_baseline(sample_networks: Callable, n_samples: int = 1000, directed: bool = True,
-                    method: str = "auto", seed=None, weighted: bool = False,
-                    prune=True) -> Baseline:
+def genome_baseline(
+    sample_networks: Callable,
+    n_samples: int = 1000,
+    directed: bool = True,
+    method: str = "auto",
+    seed=None,
+    weighted: bool = False,
+    prune=True,
+) -> Baseline:
     """Q_rand from networks decoded from random genomes.
 
     ``sample_networks(rng)`` must return one random network per call, as an
@@ -282,20 +343,26 @@ class BaselineCache:
                 return None
             return Baseline.from_dict(data["baseline"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError("baseline cache", f"{path} is not a valid baseline file ({exc}); "
-                                                "delete it to recompute") from None
+            raise ConfigError(
+                "baseline cache", f"{path} is not a valid baseline file ({exc}); delete it to recompute"
+            ) from None
 
     def put(self, kind: str, size_key, baseline: Baseline, params: dict | None = None) -> Path:
         """Store ``baseline`` atomically (temporary file, then ``os.replace``)."""
         path = self.path(kind, size_key)
         self.directory.mkdir(parents=True, exist_ok=True)
-        data = {"kind": kind, "size_key": _size_key(size_key), "params": _jsonable(params),
-                "baseline": baseline.to_dict()}
+        data = {
+            "kind": kind,
+            "size_key": _size_key(size_key),
+            "params": _jsonable(params),
+            "baseline": baseline.to_dict(),
+        }
         atomic_write(path, json.dumps(data, indent=1))
         return path
 
-    def get_or_compute(self, kind: str, size_key, compute: Callable[[], Baseline],
-                       params: dict | None = None) -> Baseline:
+    def get_or_compute(
+        self, kind: str, size_key, compute: Callable[[], Baseline], params: dict | None = None
+    ) -> Baseline:
         """The stored baseline, computing and storing it with ``compute()`` if needed."""
         found = self.get(kind, size_key, params)
         if found is not None:
@@ -310,8 +377,7 @@ class BaselineCache:
 def _key(value, field: str) -> str:
     text = str(value)
     if not _KEY.match(text):
-        raise ConfigError(field, f"{value!r} cannot name a cache file",
-                          "letters, digits and . _ + -")
+        raise ConfigError(field, f"{value!r} cannot name a cache file", "letters, digits and . _ + -")
     return text
 
 

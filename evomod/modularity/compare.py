@@ -19,15 +19,12 @@ def compare_partitions(labels_a, labels_b) -> dict:
     try:
         n = len(labels_a)
     except TypeError:
-        raise ConfigError("labels_a",
-                          f"must be a 1-D sequence of labels, got {labels_a!r}") from None
+        raise ConfigError("labels_a", f"must be a 1-D sequence of labels, got {labels_a!r}") from None
     a = as_labels(labels_a, n, field="labels_a")
     try:
         b = as_labels(labels_b, n, field="labels_b")
     except ConfigError as exc:
-        raise ConfigError("labels_b",
-                          f"must label the same {n} nodes as labels_a ({exc})") from None
+        raise ConfigError("labels_b", f"must label the same {n} nodes as labels_a ({exc})") from None
     if n == 0:
         raise ConfigError("labels_a", "is empty")
-    return {"nmi": float(normalized_mutual_info_score(a, b)),
-            "ari": float(adjusted_rand_score(a, b))}
+    return {"nmi": float(normalized_mutual_info_score(a, b)), "ari": float(adjusted_rand_score(a, b))}

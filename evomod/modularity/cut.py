@@ -15,8 +15,14 @@ import numpy as np
 import scipy.linalg
 
 from evomod.errors import ConfigError
-from evomod.modularity._validate import (as_adjacency, as_labels, canonical_labels,
-                                         isolated_mask, positive_int, rng_from)
+from evomod.modularity._validate import (
+    as_adjacency,
+    as_labels,
+    canonical_labels,
+    isolated_mask,
+    positive_int,
+    rng_from,
+)
 from evomod.modularity.graph import NetworkGraph, network_graph, whole_graph_blocks
 
 NULLS = ("layer", "nonzero")
@@ -77,8 +83,10 @@ def spectral_partition(adjacency, k: int, seed=None) -> np.ndarray:
         raise ConfigError("k", f"must be at most the number of nodes ({n}), got {k}")
     degree = w.sum(axis=1)
     if np.any(degree <= 0):
-        raise ConfigError("adjacency", f"has {int(np.sum(degree <= 0))} isolated node(s); "
-                                       "drop them before spectral clustering")
+        raise ConfigError(
+            "adjacency",
+            f"has {int(np.sum(degree <= 0))} isolated node(s); drop them before spectral clustering",
+        )
     with _one_thread():
         return _spectral_partition(w, k, int(rng_from(seed).integers(2**31 - 1)))
 
@@ -132,8 +140,9 @@ class ClusterabilityResult:
     labels: np.ndarray
 
 
-def clusterability(adjacency_or_network, k: int, n_shuffles: int = 50, null: str = "layer",
-                   seed=None, prune="isolated") -> ClusterabilityResult:
+def clusterability(
+    adjacency_or_network, k: int, n_shuffles: int = 50, null: str = "layer", seed=None, prune="isolated"
+) -> ClusterabilityResult:
     """Filan et al.'s clusterability test.
 
     Parameters
@@ -217,8 +226,9 @@ def clusterability(adjacency_or_network, k: int, n_shuffles: int = 50, null: str
     z = float((real - shuffled.mean()) / spread) if spread > 0 else float("nan")
     shuffled.setflags(write=False)
     labels.setflags(write=False)
-    return ClusterabilityResult(ncut=real, shuffled=shuffled, p=(r + 1) / (n_shuffles + 1), z=z,
-                                k=k, null=null, labels=labels)
+    return ClusterabilityResult(
+        ncut=real, shuffled=shuffled, p=(r + 1) / (n_shuffles + 1), z=z, k=k, null=null, labels=labels
+    )
 
 
 def _restrict_blocks(blocks, keep: np.ndarray, n: int):

@@ -79,8 +79,9 @@ def whole_graph_blocks(n: int) -> tuple:
     return ((iu, ju),)
 
 
-def network_graph(network: Mapping, directed: bool = True, weighted: bool = False,
-                  prune=True) -> NetworkGraph:
+def network_graph(
+    network: Mapping, directed: bool = True, weighted: bool = False, prune=True
+) -> NetworkGraph:
     """The graph of an evomod network dict (formats in the module docstring).
 
     Parameters
@@ -99,8 +100,13 @@ def network_graph(network: Mapping, directed: bool = True, weighted: bool = Fals
     if not (prune is True or prune is False or (isinstance(prune, str) and prune == "isolated")):
         raise ConfigError("prune", f"unknown pruning {prune!r}", PRUNE_OPTIONS)
     parsed = parse_network(network)
-    kind, ids, raw, outputs, layers = (parsed.kind, parsed.ids, parsed.adjacency(), parsed.outputs,
-                                       parsed.layers)
+    kind, ids, raw, outputs, layers = (
+        parsed.kind,
+        parsed.ids,
+        parsed.adjacency(),
+        parsed.outputs,
+        parsed.layers,
+    )
 
     present = raw != 0
     adjacency = np.abs(raw) if weighted else present.astype(float)
@@ -126,9 +132,16 @@ def network_graph(network: Mapping, directed: bool = True, weighted: bool = Fals
     out_mask = outputs[kept]
     for arr in (adjacency, node_ids, out_mask) + (() if kept_layers is None else (kept_layers,)):
         arr.setflags(write=False)
-    return NetworkGraph(adjacency=adjacency, node_ids=node_ids, layers=kept_layers,
-                        outputs=out_mask, blocks=blocks, kind=kind, directed=bool(directed),
-                        weighted=bool(weighted))
+    return NetworkGraph(
+        adjacency=adjacency,
+        node_ids=node_ids,
+        layers=kept_layers,
+        outputs=out_mask,
+        blocks=blocks,
+        kind=kind,
+        directed=bool(directed),
+        weighted=bool(weighted),
+    )
 
 
 def _reaches(present: np.ndarray, outputs: np.ndarray) -> np.ndarray:
@@ -157,8 +170,15 @@ def _layer_blocks(layers: np.ndarray, present: np.ndarray) -> tuple:
     return tuple(blocks)
 
 
-def score_network(network: Mapping, directed: bool | None = None, method: str = "auto",
-                  k: int = 2, n_shuffles: int = 50, null: str = "layer", seed=None) -> dict:
+def score_network(
+    network: Mapping,
+    directed: bool | None = None,
+    method: str = "auto",
+    k: int = 2,
+    n_shuffles: int = 50,
+    null: str = "layer",
+    seed=None,
+) -> dict:
     """Every modularity measure of one network, as a JSON-ready dict.
 
     * ``q``, ``labels`` (node id -> module), ``modules`` (lists of node ids),
@@ -191,8 +211,12 @@ def score_network(network: Mapping, directed: bool | None = None, method: str = 
         "modules": [[ids[i] for i in members] for members in best.modules()],
         "n_nodes": graph.n_nodes,
         "n_edges": graph.n_edges,
-        "k": k, "n_shuffles": n_shuffles, "null": null,
-        "ncut": None, "clusterability_p": None, "clusterability_z": None,
+        "k": k,
+        "n_shuffles": n_shuffles,
+        "null": null,
+        "ncut": None,
+        "clusterability_p": None,
+        "clusterability_z": None,
     }
     cut_graph = network_graph(network, directed=False, weighted=True, prune="isolated")
     if cut_graph.n_edges == 0:
@@ -219,13 +243,19 @@ def check_scorable(network: Mapping, method: str, directed: bool | None = None) 
     """Refuse a network that ``score_network`` would take minutes (or hours) on."""
     n = declared_nodes(network)
     if n > SCORE_MAX_NODES:
-        raise ConfigError("network", f"has {n} nodes; evomod score takes at most {SCORE_MAX_NODES} "
-                                     "(larger networks take minutes to score)",
-                          f"networks of at most {SCORE_MAX_NODES} nodes")
+        raise ConfigError(
+            "network",
+            f"has {n} nodes; evomod score takes at most {SCORE_MAX_NODES} "
+            "(larger networks take minutes to score)",
+            f"networks of at most {SCORE_MAX_NODES} nodes",
+        )
     if method == "exact":
         if directed is None:
             directed, _ = scoring_defaults(network.get("kind"))
         kept = network_graph(network, directed=directed, prune=True).n_nodes
         if kept > EXACT_MAX_NODES:
-            raise ConfigError("--method", f"exact is limited to {EXACT_MAX_NODES} connected nodes; this "
-                                          f"network has {kept}", ["auto", "spectral", "clune"])
+            raise ConfigError(
+                "--method",
+                f"exact is limited to {EXACT_MAX_NODES} connected nodes; this network has {kept}",
+                ["auto", "spectral", "clune"],
+            )

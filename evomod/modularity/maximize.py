@@ -48,7 +48,8 @@ from evomod.errors import ConfigError
 from evomod.modularity._exact import exact_partition
 from evomod.modularity._spectral import EPS, bisect, refine
 from evomod.modularity._validate import as_adjacency, as_seed, canonical_labels, isolated_mask
-from evomod.modularity.q import modularity_matrix, q as modularity_q
+from evomod.modularity.q import modularity_matrix
+from evomod.modularity.q import q as modularity_q
 
 METHODS = ("auto", "exact", "spectral", "clune")
 AUTO_EXACT_MAX_NODES = 20
@@ -72,8 +73,7 @@ class ModularityResult:
         return [np.flatnonzero(self.labels == c) for c in range(self.n_modules)]
 
 
-def maximize_q(adjacency, directed: bool = True, method: str = "auto",
-               seed=None) -> ModularityResult:
+def maximize_q(adjacency, directed: bool = True, method: str = "auto", seed=None) -> ModularityResult:
     """The partition of ``adjacency`` with the highest Q that ``method`` finds.
 
     Parameters
@@ -113,8 +113,10 @@ def maximize_q(adjacency, directed: bool = True, method: str = "auto",
         labels[live] = n + sub_labels
     labels = canonical_labels(labels)
     labels.setflags(write=False)
-    return ModularityResult(q=modularity_q(a, labels, directed=directed), labels=labels,
-                            method=method, n_modules=int(labels.max()) + 1 if n else 0,
-                            directed=bool(directed))
-
-
+    return ModularityResult(
+        q=modularity_q(a, labels, directed=directed),
+        labels=labels,
+        method=method,
+        n_modules=int(labels.max()) + 1 if n else 0,
+        directed=bool(directed),
+    )

@@ -51,8 +51,7 @@ def q(adjacency, labels, directed: bool = True) -> float:
         return 0.0
     n_mod = int(lab.max()) + 1
     same = lab[:, None] == lab[None, :]
-    inside = np.bincount(np.broadcast_to(lab[:, None], a.shape)[same],
-                         weights=a[same], minlength=n_mod)
+    inside = np.bincount(np.broadcast_to(lab[:, None], a.shape)[same], weights=a[same], minlength=n_mod)
     out_strength = np.bincount(lab, weights=a.sum(axis=1), minlength=n_mod)
     in_strength = np.bincount(lab, weights=a.sum(axis=0), minlength=n_mod)
     # Directed and (symmetrised) undirected Q share one form once the total

@@ -21,8 +21,9 @@ LEFT = (0, 1, 2, 3)
 RIGHT = (4, 5, 6, 7)
 
 
-def left_right_split(network: Mapping, directed: bool = True, method: str = "clune",
-                     left=LEFT, right=RIGHT) -> bool | None:
+def left_right_split(
+    network: Mapping, directed: bool = True, method: str = "clune", left=LEFT, right=RIGHT
+) -> bool | None:
     graph = network_graph(network, directed=directed, weighted=False, prune=True)
     if graph.n_edges == 0:
         return None

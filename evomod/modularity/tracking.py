@@ -24,8 +24,7 @@ def measure_network(network: dict, directed: bool, method: str) -> dict:
     if not weighted.any():
         return {"q": 0.0, "modules": 0, "ncut": float("nan")}
     plain = (weighted != 0).astype(float)
-    best = maximize_q(plain if directed else plain + plain.T, directed=directed,
-                      method=method, seed=0)
+    best = maximize_q(plain if directed else plain + plain.T, directed=directed, method=method, seed=0)
     cut = ncut(weighted + weighted.T, best.labels) if best.n_modules > 1 else 0.0
     return {"q": float(best.q), "modules": int(best.n_modules), "ncut": float(cut)}
 

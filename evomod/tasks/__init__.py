@@ -44,14 +44,14 @@ class Task:
 
     def target(self, goal: str, field_name: str = "schedule.goals") -> np.ndarray:
         if goal not in self.goals:
-            raise ConfigError(field_name, f"unknown goal {goal!r} for task {self.name!r}",
-                              sorted(self.goals))
+            raise ConfigError(field_name, f"unknown goal {goal!r} for task {self.name!r}", sorted(self.goals))
         return self.goals[goal]
 
     def family(self, name: str, field_name: str = "schedule.family") -> tuple[str, ...]:
         if name not in self.families:
-            raise ConfigError(field_name, f"unknown goal family {name!r} for task {self.name!r}",
-                              sorted(self.families))
+            raise ConfigError(
+                field_name, f"unknown goal family {name!r} for task {self.name!r}", sorted(self.families)
+            )
         return self.families[name]
 
 

@@ -56,8 +56,7 @@ RANDOM_SEED = "evomod.logic4.random"
 
 # The 10 two-input functions that depend on both arguments, by truth table
 # f(0,0) f(0,1) f(1,0) f(1,1).
-AB_FUNCTIONS = ("0001", "0010", "0100", "0110", "0111",
-                "1000", "1001", "1011", "1101", "1110")
+AB_FUNCTIONS = ("0001", "0010", "0100", "0110", "0111", "1000", "1001", "1011", "1101", "1110")
 
 
 def _frozen(table: np.ndarray) -> np.ndarray:

@@ -62,5 +62,4 @@ def retina_task() -> Task:
         "modular": tuple(TWO_INPUT_FUNCTIONS),
         "and_or": ("and", "or"),
     }
-    return Task("retina", all_patterns(8), goals, families,
-                input_names=tuple(f"p{i}" for i in range(8)))
+    return Task("retina", all_patterns(8), goals, families, input_names=tuple(f"p{i}" for i in range(8)))

@@ -49,19 +49,25 @@ def runs_of(directories):
             with open(run / "log.csv", newline="") as handle:
                 rows = list(csv.DictReader(handle))
             # The final population's best, as the authors analyse it.
-            network = (best["final"]["network"] if "final" in best
-                       else final_best_network(run, config_mod.from_dict(config)))
-            found.setdefault(run.parent.name, []).append({
-                "seed": config["seed"],
-                "q": last_value(rows, "q"),
-                "q_front_median": last_value(rows, "q_front_median"),
-                "performance": float(rows[-1]["best"]),
-                "connections": float(rows[-1]["connections"]),
-                "solved": min(best["first_solved"].values()) if best["first_solved"] else math.inf,
-                "split": left_right_split(network, directed=config["modularity_directed"],
-                                          method=config["modularity_method"]),
-                "elapsed": float(rows[-1]["elapsed"]),
-            })
+            network = (
+                best["final"]["network"]
+                if "final" in best
+                else final_best_network(run, config_mod.from_dict(config))
+            )
+            found.setdefault(run.parent.name, []).append(
+                {
+                    "seed": config["seed"],
+                    "q": last_value(rows, "q"),
+                    "q_front_median": last_value(rows, "q_front_median"),
+                    "performance": float(rows[-1]["best"]),
+                    "connections": float(rows[-1]["connections"]),
+                    "solved": min(best["first_solved"].values()) if best["first_solved"] else math.inf,
+                    "split": left_right_split(
+                        network, directed=config["modularity_directed"], method=config["modularity_method"]
+                    ),
+                    "elapsed": float(rows[-1]["elapsed"]),
+                }
+            )
     return found
 
 
@@ -86,8 +92,10 @@ def median_text(values, digits=3):
     if not values:
         return "–"
     median, low, high = bootstrap_median_ci(values)
+
     def f(x):
         return "∞" if math.isinf(x) else f"{x:.{digits}f}" if digits else f"{x:.0f}"
+
     return f"{f(median)} [{f(low)}, {f(high)}]"
 
 
@@ -98,20 +106,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     found = runs_of(args.sweeps)
     out = sys.stdout
-    out.write("| treatment | runs | Q of the best | median Q of the top front | performance | "
-              "perfect runs | first perfect (generation) | connections | L/R split | minutes per run |\n")
+    out.write(
+        "| treatment | runs | Q of the best | median Q of the top front | performance | "
+        "perfect runs | first perfect (generation) | connections | L/R split | minutes per run |\n"
+    )
     out.write("|---|---|---|---|---|---|---|---|---|---|\n")
     for name, runs in found.items():
         splits = [r["split"] for r in runs if r["split"] is not None]
-        split = f"{sum(splits)}/{len(splits)}" + (f" ({len(runs) - len(splits)} without both sides)"
-                                                  if len(splits) < len(runs) else "")
+        split = f"{sum(splits)}/{len(splits)}" + (
+            f" ({len(runs) - len(splits)} without both sides)" if len(splits) < len(runs) else ""
+        )
         perfect = sum(r["performance"] >= 1.0 for r in runs)
         minutes = sum(r["elapsed"] for r in runs) / len(runs) / 60
-        out.write(f"| {name} | {len(runs)} | {median_text([r['q'] for r in runs])} | "
-                  f"{median_text([r['q_front_median'] for r in runs])} | "
-                  f"{median_text([r['performance'] for r in runs], 4)} | {perfect}/{len(runs)} | "
-                  f"{median_text([r['solved'] for r in runs], 0)} | "
-                  f"{median_text([r['connections'] for r in runs], 0)} | {split} | {minutes:.1f} |\n")
+        out.write(
+            f"| {name} | {len(runs)} | {median_text([r['q'] for r in runs])} | "
+            f"{median_text([r['q_front_median'] for r in runs])} | "
+            f"{median_text([r['performance'] for r in runs], 4)} | {perfect}/{len(runs)} | "
+            f"{median_text([r['solved'] for r in runs], 0)} | "
+            f"{median_text([r['connections'] for r in runs], 0)} | {split} | {minutes:.1f} |\n"
+        )
     out.write("\nMann–Whitney U, Q of the best network (two-sided):\n\n")
     for a, b in comparisons(found):
         _, p = mann_whitney([r["q"] for r in found[a]], [r["q"] for r in found[b]])
@@ -131,8 +144,10 @@ def main(argv=None):
         out.write(f"\nAdaptation, pooled over {', '.join(args.adapt)}:\n\n")
     for (treatment, a, b), times in groups.items():
         done = sum(math.isfinite(t) for t in times)
-        out.write(f"- {treatment} {a} → {b}: {median_text(times, 0)} generations "
-                  f"({done}/{len(times)} within the cap)\n")
+        out.write(
+            f"- {treatment} {a} → {b}: {median_text(times, 0)} generations "
+            f"({done}/{len(times)} within the cap)\n"
+        )
 
 
 if __name__ == "__main__":

@@ -58,13 +58,23 @@ def measure(network: dict, goal: str, cfg, parts, baselines, samples: int) -> di
     penalty = float(model.penalty(genome)[0])
     qm = paper_qm(network, cfg, cache_dir=baselines, n_samples=samples, seed=0)
     left, right = PAIRS[model.kind]
-    record = {"goal": goal, "performance": performance, "penalty": penalty,
-              "perfect": performance >= 1.0 and penalty <= 0.0,
-              "q": qm["q"], "n_nodes": qm["n_nodes"], "q_rand": qm["q_rand_degree"],
-              "q_rand_size": qm["q_rand_size"], "q_max": qm["q_max"],
-              "qm": qm["qm"], "qm_size": qm["qm_size"], "notes": qm["notes"],
-              "split": left_right_split(network, directed=cfg.modularity_directed,
-                                        method="exact", left=left, right=right)}
+    record = {
+        "goal": goal,
+        "performance": performance,
+        "penalty": penalty,
+        "perfect": performance >= 1.0 and penalty <= 0.0,
+        "q": qm["q"],
+        "n_nodes": qm["n_nodes"],
+        "q_rand": qm["q_rand_degree"],
+        "q_rand_size": qm["q_rand_size"],
+        "q_max": qm["q_max"],
+        "qm": qm["qm"],
+        "qm_size": qm["qm_size"],
+        "notes": qm["notes"],
+        "split": left_right_split(
+            network, directed=cfg.modularity_directed, method="exact", left=left, right=right
+        ),
+    }
     if model.kind == "circuit":
         record["gates"] = int(model.effective_gates(genome)[0])
     return record
@@ -76,11 +86,18 @@ def summarise_run(run: Path, baselines, samples: int) -> dict:
     parts = build_parts(cfg)
     goals = list(parts.schedule.distinct_goals())
     solved = best.get("first_solved", {})
-    out = {"treatment": run.parent.name, "seed": cfg.seed, "kind": parts.model.kind,
-           "goals": goals, "cap": cfg.generations, "stop_when": cfg.stop_when,
-           "generation": best["generation"], "steady_at": best.get("steady_at"),
-           "first_solved": solved,
-           "all_goals_at": max(solved[g] for g in goals) if all(g in solved for g in goals) else None}
+    out = {
+        "treatment": run.parent.name,
+        "seed": cfg.seed,
+        "kind": parts.model.kind,
+        "goals": goals,
+        "cap": cfg.generations,
+        "stop_when": cfg.stop_when,
+        "generation": best["generation"],
+        "steady_at": best.get("steady_at"),
+        "first_solved": solved,
+        "all_goals_at": max(solved[g] for g in goals) if all(g in solved for g in goals) else None,
+    }
     if cfg.stop_when == "steady":
         chosen = [(entry["goal"], entry["network"]) for entry in best.get("steady_networks", [])]
     else:
@@ -96,14 +113,20 @@ def summarise_run(run: Path, baselines, samples: int) -> dict:
 
 
 def runs_of(directories, baselines, samples, workers=1):
-    paths = [p.parent for directory in directories
-             for p in sorted(Path(directory).glob("*/seed_*/best.json"),
-                             key=lambda p: (p.parent.parent.name, int(p.parent.name[5:])))]
+    paths = [
+        p.parent
+        for directory in directories
+        for p in sorted(
+            Path(directory).glob("*/seed_*/best.json"),
+            key=lambda p: (p.parent.parent.name, int(p.parent.name[5:])),
+        )
+    ]
     jobs = [(path, baselines, samples) for path in paths]
     if workers > 1:
         # Baselines are cached per network and size: workers that compute the
         # same entry write the same values.
         from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             records = list(pool.map(_summarise_job, jobs))
     else:
@@ -133,6 +156,7 @@ def median_text(values, digits=3):
 
     def f(x):
         return "∞" if math.isinf(x) else f"{x:.{digits}f}" if digits else f"{x:,.0f}"
+
     return f"{f(median)} [{f(low)}, {f(high)}]"
 
 
@@ -161,21 +185,27 @@ def network_groups(runs):
 
 
 def report(found, out) -> None:
-    out.write("### Runs\n\n| treatment | runs | solved (rule) | solve time: median [CI] | "
-              "both goals first solved: median [CI] | stopped at: median |\n|---|---|---|---|---|---|\n")
+    out.write(
+        "### Runs\n\n| treatment | runs | solved (rule) | solve time: median [CI] | "
+        "both goals first solved: median [CI] | stopped at: median |\n|---|---|---|---|---|---|\n"
+    )
     for name, runs in found.items():
         rule = runs[0]["stop_when"]
         solved = sum(r["solve"] is not None for r in runs)
         stopped = median_text([r["generation"] for r in runs], 0).split(" [")[0]
-        out.write(f"| {name} | {len(runs)} | {solved}/{len(runs)} ({rule}, cap {runs[0]['cap']:,}) | "
-                  f"{median_text([time_of(r['solve']) for r in runs], 0)} | "
-                  f"{median_text([time_of(r['all_goals_at']) for r in runs], 0)} | {stopped} |\n")
-    out.write("\n### Networks measured (perfect ones only where the run has a stop rule)\n\n"
-              "| treatment | goal | networks | perfect | performance (all inputs) | gates | nodes | "
-              "Q | Q_rand (degree) | "
-              "Q_rand (size) | Q_max | Qm (degree): median [CI] | Qm (degree): mean ± s.e. | "
-              "Qm (size): mean ± s.e. | inputs split |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        out.write(
+            f"| {name} | {len(runs)} | {solved}/{len(runs)} ({rule}, cap {runs[0]['cap']:,}) | "
+            f"{median_text([time_of(r['solve']) for r in runs], 0)} | "
+            f"{median_text([time_of(r['all_goals_at']) for r in runs], 0)} | {stopped} |\n"
+        )
+    out.write(
+        "\n### Networks measured (perfect ones only where the run has a stop rule)\n\n"
+        "| treatment | goal | networks | perfect | performance (all inputs) | gates | nodes | "
+        "Q | Q_rand (degree) | "
+        "Q_rand (size) | Q_max | Qm (degree): median [CI] | Qm (degree): mean ± s.e. | "
+        "Qm (size): mean ± s.e. | inputs split |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
     for name, runs in found.items():
         for goal, nets in network_groups(runs).items():
             total = len(nets)
@@ -191,23 +221,27 @@ def report(found, out) -> None:
                 f"{mean_text([n['q_rand_size'] for n in nets])} | "
                 f"{mean_text([n['q_max'] for n in nets])} | {median_text([n['qm'] for n in nets])} | "
                 f"{mean_text([n['qm'] for n in nets])} | {mean_text([n['qm_size'] for n in nets])} | "
-                f"{sum(splits)}/{len(splits)} |\n")
+                f"{sum(splits)}/{len(splits)} |\n"
+            )
     names = list(found)
     if len(names) < 2:
         return
     out.write("\n### Mann–Whitney U (two-sided)\n\n")
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             for what, key in (("solve time", "solve"), ("both goals first solved", "all_goals_at")):
-                _, p = mann_whitney([time_of(r[key]) for r in found[a]],
-                                    [time_of(r[key]) for r in found[b]])
+                _, p = mann_whitney([time_of(r[key]) for r in found[a]], [time_of(r[key]) for r in found[b]])
                 out.write(f"- {a} vs {b}, {what}: p = {p:.2g}\n")
             for what in ("q", "qm", "qm_size"):
+
                 def pooled(runs, stop_rule):
-                    return _finite([n[what] for r in runs for n in r["networks"]
-                                    if n["perfect"] or stop_rule == "never"])
-                _, p = mann_whitney(pooled(found[a], found[a][0]["stop_when"]),
-                                    pooled(found[b], found[b][0]["stop_when"]))
+                    return _finite(
+                        [n[what] for r in runs for n in r["networks"] if n["perfect"] or stop_rule == "never"]
+                    )
+
+                _, p = mann_whitney(
+                    pooled(found[a], found[a][0]["stop_when"]), pooled(found[b], found[b][0]["stop_when"])
+                )
                 out.write(f"- {a} vs {b}, {what} of the measured networks (goals pooled): p = {p:.2g}\n")
     fixed = [time_of(r["solve"]) for r in found.get("fixed", [])]
     mvg = found.get("MVG", [])
@@ -215,18 +249,26 @@ def report(found, out) -> None:
         t_fixed = bootstrap_median_ci(fixed)[0]
         for what, key in (("steady state", "solve"), ("both goals first solved", "all_goals_at")):
             t_mvg = bootstrap_median_ci([time_of(r[key]) for r in mvg])[0]
-            out.write(f"\nSpeedup S = median T_fixed / median T_MVG ({what}): "
-                      f"{t_fixed:,.0f} / {t_mvg:,.0f} = {t_fixed / t_mvg:.2f}"
-                      + (" (the fixed median is censored)" if math.isinf(t_fixed) else "") + "\n")
+            out.write(
+                f"\nSpeedup S = median T_fixed / median T_MVG ({what}): "
+                f"{t_fixed:,.0f} / {t_mvg:,.0f} = {t_fixed / t_mvg:.2f}"
+                + (" (the fixed median is censored)" if math.isinf(t_fixed) else "")
+                + "\n"
+            )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweeps", nargs="+", help="sweep directories holding TREATMENT/seed_S runs")
-    parser.add_argument("--baselines", required=True,
-                        help="baseline directory (`evomod baseline CONFIG --cache DIR`)")
-    parser.add_argument("--samples", type=int, default=1000,
-                        help="random networks per Q_rand control (default: 1000, as the paper)")
+    parser.add_argument(
+        "--baselines", required=True, help="baseline directory (`evomod baseline CONFIG --cache DIR`)"
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=1000,
+        help="random networks per Q_rand control (default: 1000, as the paper)",
+    )
     parser.add_argument("--json", help="also write every run's measures here")
     parser.add_argument("--workers", type=int, default=1, help="processes measuring runs")
     args = parser.parse_args(argv)
