@@ -1,7 +1,7 @@
 """Kashtan & Alon (2005)'s numbers from finished sweep directories, as tables.
 
     python experiments/kashtan2005/summarise.py SWEEP_DIR [SWEEP_DIR ...] \
-        --baselines DIR [--samples 1000] [--json OUT.json] [--workers N]
+        (--baselines DIR | --no-qm) [--samples 1000] [--json OUT.json] [--workers N]
 
 Which networks are measured, and when (the paper's definitions; see
 ``shared/reference/papers.md``):
@@ -56,7 +56,14 @@ def measure(network: dict, goal: str, cfg, parts, baselines, samples: int) -> di
     genome = model.from_json(network)
     performance = float(model.performance(genome, task.inputs, task.target(goal))[0])
     penalty = float(model.penalty(genome)[0])
-    qm = paper_qm(network, cfg, cache_dir=baselines, n_samples=samples, seed=0)
+    if baselines is None:  # solve times and structure only
+        from evomod.modularity.tracking import measure_network
+
+        q = measure_network(network, cfg.modularity_directed, cfg.modularity_method)["q"]
+        qm = dict.fromkeys(("q_rand_degree", "q_rand_size", "q_max", "qm", "qm_size", "n_nodes"))
+        qm.update(q=q, notes=["Qm not computed (--no-qm)"])
+    else:
+        qm = paper_qm(network, cfg, cache_dir=baselines, n_samples=samples, seed=0)
     left, right = PAIRS[model.kind]
     record = {
         "goal": goal,
@@ -260,9 +267,9 @@ def report(found, out) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweeps", nargs="+", help="sweep directories holding TREATMENT/seed_S runs")
-    parser.add_argument(
-        "--baselines", required=True, help="baseline directory (`evomod baseline CONFIG --cache DIR`)"
-    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--baselines", help="baseline directory (`evomod baseline CONFIG --cache DIR`)")
+    where.add_argument("--no-qm", action="store_true", help="solve times, gates, Q and splits only")
     parser.add_argument(
         "--samples",
         type=int,
