@@ -400,6 +400,21 @@ def fmt_p(p: float) -> str:
     return f"{p:.2g}"
 
 
+def median_with_ci(values, digits: int = 3) -> str:
+    """``"median [low, high]"`` of ``values`` (None and nan left out, +inf
+    shown as ∞; ``digits = 0`` gives whole numbers with thousands commas),
+    or ``"–"`` when nothing is left."""
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return "–"
+
+    def text(x):
+        return "∞" if math.isinf(x) else f"{x:.{digits}f}" if digits else f"{x:,.0f}"
+
+    median, low, high = bootstrap_median_ci(values)
+    return f"{text(median)} [{text(low)}, {text(high)}]"
+
+
 def median_ci_text(row: dict) -> str:
     # An infinite median means most runs never solved: its CI says nothing more.
     median = row["median"]

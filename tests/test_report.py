@@ -356,3 +356,11 @@ def test_drawing_refuses_an_unknown_kind():
     with pytest.raises(ConfigError) as err:
         report_plots.draw_network({"kind": "blob"})
     assert err.value.field == "network.kind"
+
+
+def test_median_with_ci_text():
+    assert report.median_with_ci([0.42] * 5) == "0.420 [0.420, 0.420]"
+    assert report.median_with_ci([None, float("nan")]) == "–"
+    # Three of five censored: the median and the upper bound are infinite.
+    assert report.median_with_ci([1200, 3400, math.inf, math.inf, math.inf], 0).startswith("∞ [1,200")
+    assert report.median_with_ci([1500.0, 1500.0], 0) == "1,500 [1,500, 1,500]"

@@ -28,7 +28,7 @@ from pathlib import Path
 from evomod import config as config_mod
 from evomod.adapt import final_best_network
 from evomod.modularity.splits import left_right_split
-from evomod.report import bootstrap_median_ci, mann_whitney
+from evomod.report import mann_whitney, median_with_ci
 
 
 def last_value(rows, column):
@@ -87,18 +87,6 @@ def comparisons(found):
     return pairs
 
 
-def median_text(values, digits=3):
-    values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
-    if not values:
-        return "–"
-    median, low, high = bootstrap_median_ci(values)
-
-    def f(x):
-        return "∞" if math.isinf(x) else f"{x:.{digits}f}" if digits else f"{x:.0f}"
-
-    return f"{f(median)} [{f(low)}, {f(high)}]"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweeps", nargs="+", help="sweep directories holding TREATMENT/seed_S runs")
@@ -119,11 +107,11 @@ def main(argv=None):
         perfect = sum(r["performance"] >= 1.0 for r in runs)
         minutes = sum(r["elapsed"] for r in runs) / len(runs) / 60
         out.write(
-            f"| {name} | {len(runs)} | {median_text([r['q'] for r in runs])} | "
-            f"{median_text([r['q_front_median'] for r in runs])} | "
-            f"{median_text([r['performance'] for r in runs], 4)} | {perfect}/{len(runs)} | "
-            f"{median_text([r['solved'] for r in runs], 0)} | "
-            f"{median_text([r['connections'] for r in runs], 0)} | {split} | {minutes:.1f} |\n"
+            f"| {name} | {len(runs)} | {median_with_ci([r['q'] for r in runs])} | "
+            f"{median_with_ci([r['q_front_median'] for r in runs])} | "
+            f"{median_with_ci([r['performance'] for r in runs], 4)} | {perfect}/{len(runs)} | "
+            f"{median_with_ci([r['solved'] for r in runs], 0)} | "
+            f"{median_with_ci([r['connections'] for r in runs], 0)} | {split} | {minutes:.1f} |\n"
         )
     out.write("\nMann–Whitney U, Q of the best network (two-sided):\n\n")
     for a, b in comparisons(found):
@@ -145,7 +133,7 @@ def main(argv=None):
     for (treatment, a, b), times in groups.items():
         done = sum(math.isfinite(t) for t in times)
         out.write(
-            f"- {treatment} {a} → {b}: {median_text(times, 0)} generations "
+            f"- {treatment} {a} → {b}: {median_with_ci(times, 0)} generations "
             f"({done}/{len(times)} within the cap)\n"
         )
 

@@ -44,7 +44,7 @@ from evomod import config as config_mod
 from evomod.baselines import paper_qm
 from evomod.build import build_parts
 from evomod.modularity.splits import left_right_split
-from evomod.report import bootstrap_median_ci, mann_whitney
+from evomod.report import bootstrap_median_ci, mann_whitney, median_with_ci
 
 # The input pairs whose separation is the modular motif: the two XORs' inputs
 # for circuits, the two retina halves for threshold networks.
@@ -155,18 +155,6 @@ def _finite(values):
     return [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
 
 
-def median_text(values, digits=3):
-    values = _finite(values)
-    if not values:
-        return "–"
-    median, low, high = bootstrap_median_ci(values)
-
-    def f(x):
-        return "∞" if math.isinf(x) else f"{x:.{digits}f}" if digits else f"{x:,.0f}"
-
-    return f"{f(median)} [{f(low)}, {f(high)}]"
-
-
 def mean_text(values, digits=3):
     values = [v for v in _finite(values) if math.isfinite(v)]
     if not values:
@@ -199,11 +187,11 @@ def report(found, out) -> None:
     for name, runs in found.items():
         rule = runs[0]["stop_when"]
         solved = sum(r["solve"] is not None for r in runs)
-        stopped = median_text([r["generation"] for r in runs], 0).split(" [")[0]
+        stopped = median_with_ci([r["generation"] for r in runs], 0).split(" [")[0]
         out.write(
             f"| {name} | {len(runs)} | {solved}/{len(runs)} ({rule}, cap {runs[0]['cap']:,}) | "
-            f"{median_text([time_of(r['solve']) for r in runs], 0)} | "
-            f"{median_text([time_of(r['all_goals_at']) for r in runs], 0)} | {stopped} |\n"
+            f"{median_with_ci([time_of(r['solve']) for r in runs], 0)} | "
+            f"{median_with_ci([time_of(r['all_goals_at']) for r in runs], 0)} | {stopped} |\n"
         )
     out.write(
         "\n### Networks measured (perfect ones only where the run has a stop rule)\n\n"
@@ -219,14 +207,14 @@ def report(found, out) -> None:
             if runs[0]["stop_when"] != "never":
                 nets = [n for n in nets if n["perfect"]]
             splits = [n["split"] for n in nets if n["split"] is not None]
-            gates = median_text([n.get("gates") for n in nets], 0).split(" [")[0]
+            gates = median_with_ci([n.get("gates") for n in nets], 0).split(" [")[0]
             out.write(
                 f"| {name} | {goal} | {total} | {sum(n['perfect'] for n in nets)} | "
-                f"{median_text([n['performance'] for n in nets], 4)} | {gates} | "
-                f"{median_text([n['n_nodes'] for n in nets], 0).split(' [')[0]} | "
-                f"{median_text([n['q'] for n in nets])} | {mean_text([n['q_rand'] for n in nets])} | "
+                f"{median_with_ci([n['performance'] for n in nets], 4)} | {gates} | "
+                f"{median_with_ci([n['n_nodes'] for n in nets], 0).split(' [')[0]} | "
+                f"{median_with_ci([n['q'] for n in nets])} | {mean_text([n['q_rand'] for n in nets])} | "
                 f"{mean_text([n['q_rand_size'] for n in nets])} | "
-                f"{mean_text([n['q_max'] for n in nets])} | {median_text([n['qm'] for n in nets])} | "
+                f"{mean_text([n['q_max'] for n in nets])} | {median_with_ci([n['qm'] for n in nets])} | "
                 f"{mean_text([n['qm'] for n in nets])} | {mean_text([n['qm_size'] for n in nets])} | "
                 f"{sum(splits)}/{len(splits)} |\n"
             )
