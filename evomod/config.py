@@ -25,6 +25,8 @@ POSITION_KINDS = ("model", "random_inputs", "uniform_inputs", "index", "custom")
 COST_SCOPES = ("simplified", "all")
 # "steady": the best is perfect at the end of ``steady_epochs`` consecutive
 # epochs (Kashtan & Alon's MVG populations that keep re-adapting).
+# Q maximisers (evomod.modularity.maximize reads this list).
+MODULARITY_METHODS = ("auto", "exact", "spectral", "clune")
 STOP_WHEN = ("never", "current_goal", "all_goals", "steady")
 
 # Upper bounds of counts. They admit every shipped config and the papers' setups
@@ -317,7 +319,7 @@ class Config:
     # networks once a population is perfect, so far rarer than the best's Q.
     # Pareto selections only: the elitist GA has no fronts.
     log_front_every: int = spec(100, int, minimum=0, maximum=MAX_GENERATIONS)
-    modularity_method: str = spec("clune", str, choices=("auto", "exact", "spectral", "clune"))
+    modularity_method: str = spec("clune", str, choices=MODULARITY_METHODS)
     modularity_directed: bool = spec(True, bool)
     sample_patterns: int = spec(0, int, minimum=0, maximum=MAX_PATTERNS)
     stop_when: str = spec("never", str, choices=STOP_WHEN)

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evomod.config import MODULARITY_METHODS
 from evomod.errors import ConfigError
 from evomod.modularity._exact import exact_partition
 from evomod.modularity._spectral import EPS, bisect, refine
@@ -51,7 +52,7 @@ from evomod.modularity._validate import as_adjacency, as_seed, canonical_labels,
 from evomod.modularity.q import modularity_matrix
 from evomod.modularity.q import q as modularity_q
 
-METHODS = ("auto", "exact", "spectral", "clune")
+METHODS = MODULARITY_METHODS
 AUTO_EXACT_MAX_NODES = 20
 CLUNE_MIN_GAIN = 1e-5
 
