@@ -241,9 +241,9 @@ class LogAppender:
                 f"{size} bytes changed or are missing); the log is damaged",
             )
         reader = csv.reader(io.StringIO(data.decode("utf-8")))
-        columns = next(reader, None)
+        columns = next(reader, [])
         parsed = [{c: parse_value(c, v) for c, v in zip(columns, line) if v != ""} for line in reader]
-        if columns is None or len(parsed) != rows:
+        if not columns or len(parsed) != rows:
             raise FileError(
                 "log.csv",
                 f"{self.path} holds {len(parsed)} rows where the "
