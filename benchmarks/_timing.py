@@ -327,3 +327,32 @@ def logging_phases(evolution):
         (evolution, "_measure_top_front", q),
         (evolution, "_update_hall_of_fame", "log: hall of fame"),
     ]
+
+
+def warm_up(evolution, generations: int):
+    """Run the untimed warm-up and print how long it took; returns the
+    checkpoint to time from and the state it holds."""
+    state = evolution.initial_state()
+    t0 = clock()
+    evolution.run(state, generations)
+    warm = clock() - t0
+    print(
+        f"warm-up: generations 0-{generations} took {warm:.1f} s "
+        f"({generations / warm:.0f} generations/s), not timed"
+    )
+    print()
+    return Checkpoint(evolution, state), state
+
+
+def speed_and_phases(evolution, start: Checkpoint, args, phases, run_length: int, run_label: str) -> dict:
+    """Sections 1 and 2 of every engine's report: steady-state speed with
+    and without Q logging, then the time per phase (``phases`` plus the
+    logging ones)."""
+    speed = steady_state(evolution, start, args.generations, args.repeats)
+    print_speed(args.warmup, args.generations, speed)
+    print(f"  {run_label} generations at this speed: {run_length * speed['on'] / 60:.1f} min")
+    print()
+    timer, seconds = phase_run(evolution, start, args.generations, [*phases, *logging_phases(evolution)])
+    print_phases(timer, args.generations, seconds)
+    print()
+    return speed

@@ -157,41 +157,23 @@ def main():
     model = evolution.parts.model
     task = evolution.parts.task
 
-    state = evolution.initial_state()
-    t0 = T.clock()
-    evolution.run(state, args.warmup)
-    warm = T.clock() - t0
-    start = T.Checkpoint(evolution, state)
-    n = len(state.performance)
+    n = cfg.population
     print(
         f"Kashtan & Alon NAND circuits, MVG G1/G2 every {cfg.schedule.period} "
         f"(g1g2_alternating.toml, seed {args.seed}, stop_when = 'never'), population {n}, "
         f"elite {cfg.selection.elite}, one thread, CPU times; Q ({cfg.modularity_method}) "
         f"of the best logged every {cfg.log_modularity_every}"
     )
-    print(
-        f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
-        f"({args.warmup / warm:.0f} generations/s), not timed"
-    )
-    print()
+    start, state = T.warm_up(evolution, args.warmup)
 
-    # 1. steady state, with and without Q logging
-    speed = T.steady_state(evolution, start, args.generations, args.repeats)
-    T.print_speed(args.warmup, args.generations, speed)
-    print(f"  10^5 generations at this speed: {1e5 * speed['on'] / 60:.1f} min")
-    print()
-
-    # 2. phases
+    # 1. steady state, with and without Q logging; 2. phases
     phases = [
         (model, "performance", "evaluate (numba, bit-parallel)"),
         (model, "mutate", "mutate"),
         (evolution, "structure", "gate penalty (effective gates)"),
         (selection_mod, "elite_order", "selection: elite order"),
-        *T.logging_phases(evolution),
     ]
-    timer, seconds = T.phase_run(evolution, start, args.generations, phases)
-    T.print_phases(timer, args.generations, seconds)
-    print()
+    speed = T.speed_and_phases(evolution, start, args, phases, 100000, "10^5")
 
     # 3. compiled against pure Python
     end = speed["end"]

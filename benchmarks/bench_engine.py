@@ -131,40 +131,22 @@ def main():
     task = get_task("retina")
     target = task.target("and")
 
-    state = evolution.initial_state()
-    t0 = T.clock()
-    evolution.run(state, args.warmup)
-    warm = T.clock() - t0
-    start = T.Checkpoint(evolution, state)
-    n = len(state.performance)
+    n = cfg.population
     print(
         f"Clune P&CC (pcc.toml, seed {args.seed}), population {n}, one thread, CPU times; "
         f"Q logged every {cfg.log_modularity_every} (best), every {cfg.log_front_every} (front)"
     )
-    print(
-        f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
-        f"({args.warmup / warm:.0f} generations/s), not timed"
-    )
-    print()
+    start, state = T.warm_up(evolution, args.warmup)
 
-    # 1. steady state, with and without Q logging
-    speed = T.steady_state(evolution, start, args.generations, args.repeats)
-    T.print_speed(args.warmup, args.generations, speed)
-    print(f"  25,000 generations at this speed: {25000 * speed['on'] / 60:.1f} min")
-    print()
-
-    # 2. phases
+    # 1. steady state, with and without Q logging; 2. phases
     phases = [
         (model, "performance", "evaluate (numba)"),
         (model, "mutate", "mutate"),
         (evolution, "offspring_structure", "connection cost (changed wiring only)"),
         (selection_mod, "authors_survivors", "selection: non-dominated sort, crowding"),
         (selection_mod, "authors_parents", "selection: tournaments"),
-        *T.logging_phases(evolution),
     ]
-    timer, seconds = T.phase_run(evolution, start, args.generations, phases)
-    T.print_phases(timer, args.generations, seconds)
-    print()
+    speed = T.speed_and_phases(evolution, start, args, phases, 25000, "25,000")
 
     # 3. numba against numpy
     genomes = speed["end"].genomes  # the population at the end of the timed generations

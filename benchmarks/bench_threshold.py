@@ -73,31 +73,16 @@ def main():
     model = evolution.parts.model
     task = evolution.parts.task
 
-    state = evolution.initial_state()
-    t0 = T.clock()
-    evolution.run(state, args.warmup)
-    warm = T.clock() - t0
-    start = T.Checkpoint(evolution, state)
-    n = len(state.performance)
+    n = cfg.population
     print(
         f"Kashtan & Alon threshold networks, retina L AND R (retina_fixed.toml, seed {args.seed}), "
         f"population {n}, elite {cfg.selection.elite}, {cfg.sample_patterns} sampled patterns "
         f"per generation, one thread, CPU times; Q ({cfg.modularity_method}) of the best "
         f"logged every {cfg.log_modularity_every}"
     )
-    print(
-        f"warm-up: generations 0-{args.warmup} took {warm:.1f} s "
-        f"({args.warmup / warm:.0f} generations/s), not timed"
-    )
-    print()
+    start, state = T.warm_up(evolution, args.warmup)
 
-    # 1. steady state, with and without Q logging
-    speed = T.steady_state(evolution, start, args.generations, args.repeats)
-    T.print_speed(args.warmup, args.generations, speed)
-    print(f"  21,000 generations at this speed: {21000 * speed['on'] / 60:.1f} min")
-    print()
-
-    # 2. phases
+    # 1. steady state, with and without Q logging; 2. phases
     phases = [
         (model, "performance", "evaluate (numba)"),
         (model, "mutate", "mutate"),
@@ -105,11 +90,8 @@ def main():
         (evolution, "structure", "neuron penalty (used neurons)"),
         (selection_mod, "elite_order", "selection: elite order"),
         (evolution, "_patterns", "draw the generation's patterns"),
-        *T.logging_phases(evolution),
     ]
-    timer, seconds = T.phase_run(evolution, start, args.generations, phases)
-    T.print_phases(timer, args.generations, seconds)
-    print()
+    speed = T.speed_and_phases(evolution, start, args, phases, 21000, "21,000")
 
     # 3. numba against numpy
     genomes = speed["end"].genomes
