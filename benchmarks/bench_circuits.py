@@ -11,6 +11,9 @@ method, as the circuit model's defaults give it; ``stop_when`` set to
    ``--warmup + --generations``, with Q logging as shipped and with
    ``log_modularity_every = 0``, from copies of the same state;
 2. the time per phase over the same generations;
+   then the compiled generation (``CircuitModel.elitist_generation``)
+   against the plain numpy path it replaced, on the same generations, and
+   the plain path's phases;
 3. the bit-parallel numba evaluator against a pure-Python one (node values
    as Python ints used as 16-bit words), checked equal on the steady-state
    population, and the whole loop against a pure-Python reference of the
@@ -168,12 +171,33 @@ def main():
 
     # 1. steady state, with and without Q logging; 2. phases
     phases = [
+        (model, "elitist_generation", "compiled generation: elite order, copies, mutate, evaluate, penalty"),
+        (model, "mutation_draws", "random draws of the mutations (numpy)"),
+        (model, "packed_goal", "goal lookup"),
+    ]
+    speed = T.speed_and_phases(evolution, start, args, phases, 100000, "10^5")
+
+    # The compiled generation against the plain one it replaced (the same run).
+    compiled, plain = T.swapped_speed(evolution, start, model, "fused_elitist", False, args.generations)
+    print("the compiled generation against the plain numpy path (same generations, Q logging as shipped)")
+    T.print_ratio_header()
+    T.print_ratio(
+        "generations / s: compiled vs plain (elite order, mutate, evaluate, penalty)", 1 / compiled, 1 / plain
+    )
+    print()
+    plain_phases = [
         (model, "performance", "evaluate (numba, bit-parallel)"),
         (model, "mutate", "mutate"),
         (evolution, "structure", "gate penalty (effective gates)"),
         (selection_mod, "elite_order", "selection: elite order"),
     ]
-    speed = T.speed_and_phases(evolution, start, args, phases, 100000, "10^5")
+    with T.replaced(model, "fused_elitist", False):
+        timer, seconds = T.phase_run(
+            evolution, start, args.generations, [*plain_phases, *T.logging_phases(evolution)]
+        )
+    print("the plain path's phases, for comparison:")
+    T.print_phases(timer, args.generations, seconds)
+    print()
 
     # 3. compiled against pure Python
     end = speed["end"]

@@ -37,6 +37,11 @@ if not hasattr(creator, "EvomodFitness"):
     creator.create("EvomodNetwork", dict, fitness=creator.EvomodFitness)
 
 
+def _row(genomes: Genomes, i: int) -> Genomes:
+    """Row ``i`` as a one-row population (views, not copies)."""
+    return {k: v[i : i + 1] for k, v in genomes.items()}
+
+
 def _same_genome(a, b) -> bool:
     return all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -175,11 +180,20 @@ class Evolution:
         ``objective = "modularity"``, each network's Q: for Q_max baselines)."""
         if self.config.objective == "modularity":
             return np.array([self._measure_genome(take(genomes, [i]))["q"] for i in range(size(genomes))])
+        return self.parts.model.performance(genomes, *self.goal_data(goal, patterns))
+
+    def goal_data(self, goal: str, patterns) -> tuple[np.ndarray, np.ndarray]:
+        """The input rows a network is scored on under ``goal`` and their targets."""
         task = self.parts.task
         inputs, target = task.inputs, task.target(goal)
         if patterns is not None:
             inputs, target = inputs[patterns], target[patterns]
-        return self.parts.model.performance(genomes, inputs, target)
+        return inputs, target
+
+    @property
+    def scores_performance(self) -> bool:
+        """Whether ``evaluate`` scores the task (not Q, as Q_max baselines do)."""
+        return self.config.objective != "modularity"
 
     def structure(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
         """Goal-independent scores: connection cost and the model's own penalty."""
@@ -237,16 +251,27 @@ class Evolution:
             return np.lexsort((np.arange(len(fit)), state.cost, -fit))
         return np.lexsort((np.arange(len(fit)), -fit))
 
+    def _first_ranked(self, fit: np.ndarray, cost: np.ndarray, among: np.ndarray | None = None) -> int:
+        """``ranking``'s first index (of those in ``among``, ascending), without sorting."""
+        if among is not None:
+            fit, cost = fit[among], cost[among]
+        if "cost" in self.parts.objectives:
+            top = np.flatnonzero(fit == fit.max())
+            first = int(top[np.argmin(cost[top])])
+        else:
+            first = int(np.argmax(fit))
+        return first if among is None else int(among[first])
+
     def best_index(self, state: State) -> int:
-        return int(self.ranking(state)[0])
+        return self._first_ranked(self.fitness(state.performance, state.cost, state.penalty), state.cost)
 
     def perfect(self, state: State) -> np.ndarray:
         """Fitness 1: performance 1 and no model penalty."""
         return (state.performance >= 1.0) & (state.penalty <= 0.0)
 
     def _record(self, state: State, goal: str) -> None:
-        order = self.ranking(state)
-        best = int(order[0])
+        fit = self.fitness(state.performance, state.cost, state.penalty)
+        best = self._first_ranked(fit, state.cost)
         perfect = self.perfect(state)
         row = {
             "gen": state.generation,
@@ -257,11 +282,11 @@ class Evolution:
             "mean": float(np.mean(state.performance)),
             "perfect": int(perfect.sum()),
             "cost": float(state.cost[best]),
-            "connections": int(np.count_nonzero(self.parts.model.edges(take(state.genomes, [best]))[2])),
+            "connections": int(self.parts.model.connection_count(_row(state.genomes, best))[0]),
         }
         every = self.config.log_modularity_every
         if self.measure is not None and every > 0 and state.generation % every == 0:
-            row.update(self._measure_genome(take(state.genomes, [best])))
+            row.update(self._measure_genome(_row(state.genomes, best)))
         front_every = self.config.log_front_every
         if (
             self.measure is not None
@@ -271,11 +296,14 @@ class Evolution:
         ):
             row.update(self._measure_top_front(state))
         state.logbook.record(**row)
-        if perfect.any() and goal not in state.first_solved:
+        if row["perfect"] and goal not in state.first_solved:
             state.first_solved[goal] = state.generation
-        perfect_best = int(order[np.argmax(perfect[order])])
+        if perfect[best] or not row["perfect"]:
+            perfect_best = best
+        else:
+            perfect_best = self._first_ranked(fit, state.cost, np.flatnonzero(perfect))
         self._track_epochs(state, goal, bool(perfect[perfect_best]), perfect_best)
-        self._update_hall_of_fame(state, order)
+        self._update_hall_of_fame(state, fit)
 
     def _measure_top_front(self, state: State) -> dict:
         """Mean and median Q over the first front's members of top fitness
@@ -340,27 +368,31 @@ class Evolution:
             self._measured[key] = self.measure(self.parts.model.to_json(genome, 0))
         return self._measured[key]
 
-    def _update_hall_of_fame(self, state: State, order: np.ndarray) -> None:
-        # Only the top of the population can enter; twice the hall's size
-        # leaves room for duplicates it rejects.
-        top = order[: 2 * self.config.hall_of_fame]
-        fit = self.fitness(state.performance, state.cost, state.penalty)
+    def _update_hall_of_fame(self, state: State, fit: np.ndarray) -> None:
+        """Offer the hall the top of the population in ``ranking`` order:
+        twice the hall's size, which leaves room for duplicates it rejects.
+        A full hall only takes a network strictly better than its last
+        member, and that bar only rises while it updates, so only networks
+        above it now are offered (they are a prefix of the ranking: the bar
+        compares the ranking's own keys)."""
+        limit = 2 * self.config.hall_of_fame
         # The cost breaks ties only when it is selected on (see ranking()).
         ties = state.cost if "cost" in self.parts.objectives else np.zeros(len(fit))
         hall = state.hall_of_fame
         if len(hall) >= hall.maxsize > 0:
-            # A full hall only takes a network strictly better than its last
-            # member, and that bar only rises while it updates: anything not
-            # above it now is skipped without building a DEAP object.
-            bar = hall[-1].fitness.wvalues
-            top = [i for i in top if (float(fit[i]), -float(ties[i])) > bar]
+            bar_fit, bar_tie = hall[-1].fitness.wvalues
+            above = np.flatnonzero((fit > bar_fit) | ((fit == bar_fit) & (-ties > bar_tie)))
+            if len(above) == 0:
+                return
+            top = above[np.lexsort((above, ties[above], -fit[above]))][:limit]
+        else:
+            top = self.ranking(state)[:limit]
         candidates = []
         for i in top:
             network = creator.EvomodNetwork({name: arr[i].copy() for name, arr in state.genomes.items()})
             network.fitness.values = (float(fit[i]), float(ties[i]))
             candidates.append(network)
-        if candidates:
-            hall.update(candidates)
+        hall.update(candidates)
 
     def solved(self, state: State) -> bool:
         when = self.config.stop_when

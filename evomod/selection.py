@@ -312,12 +312,26 @@ class Elitist(Selection):
         rng = evolution.rng
         cfg = self.config
         model = evolution.parts.model
-        order = elite_order(evolution.fitness(state.performance, state.cost, state.penalty), rng)
-        elite = order[: cfg.selection.elite]
-        n_children = cfg.population - len(elite)
+        fitness = evolution.fitness(state.performance, state.cost, state.penalty)
+        n_elite = cfg.selection.elite
+        n_children = cfg.population - n_elite
+        rate = getattr(model, "crossover_probability", 0.0)
+        if (
+            model.fused_elitist
+            and rate == 0.0
+            and evolution.parts.cost.charges_nothing
+            and evolution.scores_performance
+        ):
+            # The generation below, compiled: the same draws and the same scores.
+            state.genomes, state.performance, state.penalty, elite = model.elitist_generation(
+                state.genomes, state.performance, state.penalty, fitness, n_elite, rng,
+                *evolution.goal_data(goal, patterns),
+            )  # fmt: skip
+            state.cost = np.concatenate([state.cost[elite], np.zeros(n_children)])
+            return
+        elite = elite_order(fitness, rng)[:n_elite]
         picked = elite[rng.integers(0, len(elite), n_children)]
         parents = take(state.genomes, picked)
-        rate = getattr(model, "crossover_probability", 0.0)
         if rate > 0.0:
             mates = take(state.genomes, elite[rng.integers(0, len(elite), n_children)])
             crossed = model.crossover(parents, mates, rng)

@@ -1,5 +1,6 @@
 """The loop's bookkeeping shortcuts against the plain versions they replace."""
 
+import numpy as np
 import pytest
 from deap import creator, tools
 
@@ -26,9 +27,9 @@ def test_hall_of_fame_equals_deap_updated_with_every_candidate(raw):
     real = evolution._update_hall_of_fame
     checked = []
 
-    def both(state, order):
-        real(state, order)
-        fit = evolution.fitness(state.performance, state.cost, state.penalty)
+    def both(state, fit):
+        real(state, fit)
+        order = evolution.ranking(state)
         candidates = []
         for i in order[: 2 * cfg.hall_of_fame]:
             network = creator.EvomodNetwork({k: v[i].copy() for k, v in state.genomes.items()})
@@ -66,3 +67,29 @@ def test_front_figures_only_where_selection_has_fronts(raw, fronts):
     logged = [row["gen"] for row in state.logbook if "q_front_mean" in row]
     assert logged == ([0, 5, 10] if fronts else [])
     assert all("q" in row for row in state.logbook)  # the best's Q is logged either way
+
+
+@pytest.mark.parametrize("cost_selected", [False, True])
+def test_first_ranked_is_the_rankings_first(cost_selected):
+    """The loop finds the best (and the best perfect) network without a full
+    sort; the full ranking must agree, ties in fitness and cost included."""
+    raw = {"seed": 3, "population": 40, "log_modularity_every": 0}
+    raw["selection"] = {"treatment": "P&CC" if cost_selected else "PA"}
+    evolution = Evolution(config_mod.from_dict(raw))
+    assert ("cost" in evolution.parts.objectives) == cost_selected
+    state = evolution.initial_state()
+    rng = np.random.default_rng(0)
+    firsts = set()
+    for _ in range(200):
+        state.performance = rng.integers(0, 4, 40) / 4
+        state.cost = rng.integers(0, 3, 40).astype(float)
+        state.penalty = np.zeros(40)
+        order = evolution.ranking(state)
+        fit = evolution.fitness(state.performance, state.cost, state.penalty)
+        assert evolution._first_ranked(fit, state.cost) == order[0] == evolution.best_index(state)
+        among = np.flatnonzero(rng.random(40) < 0.3)
+        if len(among):
+            ranked_among = [i for i in order if i in set(among)]
+            assert evolution._first_ranked(fit, state.cost, among) == ranked_among[0]
+        firsts.add(int(order[0]))
+    assert len(firsts) > 10

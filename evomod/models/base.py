@@ -66,6 +66,16 @@ class NetworkModel(ABC):
         out = self.outputs(genomes, inputs)
         return (out == target[None]).mean(axis=(1, 2))
 
+    # Whether ``elitist_generation`` runs the elitist GA's generation compiled.
+    fused_elitist: bool = False
+
+    def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
+        """``(genomes, performance, penalty, elite)`` of the next population
+        of ``evomod.selection.Elitist`` without crossover, drawing from
+        ``rng`` exactly as it does with this model's ``mutate``, scored on
+        ``inputs`` against ``target``. Only for models with ``fused_elitist``."""
+        raise NotImplementedError(f"{self.kind} networks have no compiled elitist generation")
+
     def penalty(self, genomes: Genomes) -> np.ndarray:
         """The model's own fitness penalty (Kashtan & Alon's size penalties); zero by default."""
         return np.zeros(size(genomes))
@@ -73,6 +83,10 @@ class NetworkModel(ABC):
     @abstractmethod
     def edges(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(src, dst, weight)``, each shape (n, E); weight 0 marks an absent edge slot."""
+
+    def connection_count(self, genomes: Genomes) -> np.ndarray:
+        """(n,) edges that carry weight (the log's ``connections``)."""
+        return np.count_nonzero(self.edges(genomes)[2], axis=1)
 
     def same_edges(self, a: Genomes, b: Genomes, values: bool) -> np.ndarray:
         """Per row, whether ``a`` and ``b`` have the same edges (the same

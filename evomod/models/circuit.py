@@ -109,7 +109,7 @@ import numpy as np
 
 from evomod.config import MAX_GATES, MAX_SETTLE_STEPS, spec
 from evomod.errors import ConfigError
-from evomod.kernels.circuit import circuit_effective, circuit_truth_tables
+from evomod.kernels.circuit import apply_mutations, circuit_effective, circuit_truth_tables, elitist_offspring
 from evomod.models.base import Genomes, NetworkModel, check_int, check_real, size
 from evomod.network_format import parse_network
 from evomod.registry import MODELS, TASKS
@@ -200,13 +200,11 @@ class CircuitModel(NetworkModel):
         src_choices = self.n_inputs + g if not self.feedback else np.full(self.gates, self.n_nodes)
         self._src_choices = np.repeat(src_choices, 2)
         choices = np.concatenate([self._src_choices, np.full(self.n_outputs, self.gates)])
-        offsets = np.concatenate(
-            [np.zeros(2 * self.gates, dtype=np.int64), np.full(self.n_outputs, self.n_inputs)]
-        )
         mutable = choices >= 2
         self._mut_genes = np.nonzero(mutable)[0]
         self._mut_choices = choices[mutable]
-        self._mut_offsets = offsets[mutable]
+        self._packed_goals: dict = {}
+        self.fused_elitist = self.genome == "integer"
 
         # Binary layout: one fixed-width field per source gene, then per output.
         self.source_bits = _bits_for(int(self._src_choices.max()))
@@ -265,6 +263,17 @@ class CircuitModel(NetworkModel):
         out = (self.n_inputs + rng.integers(0, self.gates, size=(n, self.n_outputs))).astype(np.int16)
         return {"src": src, "out": out}
 
+    def mutation_draws(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What integer-genome mutation of ``n`` genomes draws: the rows that
+        mutate, the gene each changes and the index of its new value among
+        the gene's other allowed values (see ``kernels.circuit.apply_mutations``)."""
+        rows = np.nonzero(rng.random(n) < self.mutation_probability)[0]
+        if len(rows) == 0 or len(self._mut_genes) == 0:
+            return rows[:0], rows[:0], rows[:0]
+        pick = rng.integers(0, len(self._mut_genes), size=len(rows))
+        # A gene with c allowed values moves to one of its c - 1 others.
+        return rows, self._mut_genes[pick], rng.integers(0, self._mut_choices[pick] - 1)
+
     def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
         if self.genome == "binary":
             bits = genomes["bits"].copy()
@@ -275,29 +284,7 @@ class CircuitModel(NetworkModel):
             return {"bits": bits}
         src = genomes["src"].copy()
         out = genomes["out"].copy()
-        n = len(src)
-        rows = np.nonzero(rng.random(n) < self.mutation_probability)[0]
-        if len(rows) == 0 or len(self._mut_genes) == 0:
-            return {"src": src, "out": out}
-        pick = rng.integers(0, len(self._mut_genes), size=len(rows))
-        gene = self._mut_genes[pick]
-        choices = self._mut_choices[pick]
-        offset = self._mut_offsets[pick]
-        n_src = 2 * self.gates
-        flat_src = src.reshape(n, n_src)
-        is_src = gene < n_src
-        current = (
-            np.where(
-                is_src, flat_src[rows, np.minimum(gene, n_src - 1)], out[rows, np.maximum(gene - n_src, 0)]
-            ).astype(np.int64)
-            - offset
-        )
-        # Drawing from choices-1 values and skipping the current one gives a
-        # uniform draw among the *other* allowed values.
-        new = rng.integers(0, choices - 1)
-        new = new + (new >= current) + offset
-        flat_src[rows[is_src], gene[is_src]] = new[is_src]
-        out[rows[~is_src], gene[~is_src] - n_src] = new[~is_src]
+        apply_mutations(src, out, *self.mutation_draws(len(src), rng), self.n_inputs)
         return {"src": src, "out": out}
 
     # -- evaluation ------------------------------------------------------------
@@ -330,6 +317,42 @@ class CircuitModel(NetworkModel):
         ok = ((settled[:, None, :] >> u[None, :, None]) & np.uint64(1)).astype(bool)
         return ((bits == target[None]) & ok).sum(axis=(1, 2)) / total
 
+    def packed_goal(self, inputs: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.uint64, int]:
+        """``target`` as one word per output, the word of the selected
+        patterns and the number of answers, for distinct input rows (what
+        ``performance`` counts against); cached, as a run has few goals."""
+        key = (inputs.tobytes(), np.asarray(target, dtype=bool).tobytes())
+        packed = self._packed_goals.get(key)
+        if packed is None:
+            index = pattern_index(inputs, self.n_inputs)
+            if len(np.unique(index)) != len(index):
+                raise ValueError("packed_goal needs distinct input rows")
+            select = np.bitwise_or.reduce(np.uint64(1) << index.astype(np.uint64))
+            words = pack_target(np.asarray(target, dtype=bool), index)
+            packed = (words, np.uint64(select), len(index) * self.n_outputs)
+            if len(self._packed_goals) > 64:
+                self._packed_goals.clear()
+            self._packed_goals[key] = packed
+        return packed
+
+    def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
+        """The elitist GA's generation compiled (integer genomes): the same
+        draws from ``rng`` as ``selection.Elitist`` with ``mutate``, and every
+        row's performance and penalty (only mutated children are evaluated;
+        see ``kernels.circuit.elitist_offspring``)."""
+        n = len(fitness)
+        shuffled = rng.permutation(n)
+        parent_draws = rng.integers(0, n_elite, n - n_elite)
+        rows, genes, draws = self.mutation_draws(n - n_elite, rng)
+        src, out = self.wiring(genomes)
+        words, select, total = self.packed_goal(inputs, target)
+        src, out, performance, penalty, elite = elitist_offspring(
+            src, out, performance, penalty, fitness, shuffled, n_elite, parent_draws, rows, genes, draws,
+            self.n_inputs, self.feedback, self.settle_steps, words, select, total, self.threshold,
+            self.penalty_per_gate,
+        )  # fmt: skip
+        return {"src": src, "out": out}, performance, penalty, elite
+
     # -- structure -------------------------------------------------------------
 
     def effective_mask(self, genomes: Genomes) -> np.ndarray:
@@ -353,6 +376,10 @@ class CircuitModel(NetworkModel):
         for i in range(self.n_inputs):
             count += ((src == i).any(axis=2) & effective).any(axis=1)
         return count
+
+    def connection_count(self, genomes: Genomes) -> np.ndarray:
+        # Two weighted edges per effective gate (see edges()).
+        return 2 * self.effective_gates(genomes)
 
     def penalty(self, genomes: Genomes) -> np.ndarray:
         excess = np.maximum(0, self.effective_gates(genomes) - self.threshold)
