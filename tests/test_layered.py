@@ -208,6 +208,35 @@ def test_other_architectures(layers, lam):
         np.testing.assert_array_equal(out[i], vals > 0)
 
 
+@pytest.mark.parametrize("layers", [(8, 8, 4, 2, 1), (8, 80, 1), (4, 300, 1)])
+def test_sign_path_sums_never_overflow(layers):
+    """The sign path sums in the narrowest integer type that holds every
+    sum: 8-bit for the retina, wider for wide layers, whose sums (up to 2 *
+    300 + 2 here) would wrap around in 8 bits; the values must match the
+    float reference either way, including all-+2 networks with the largest sums."""
+    model = LayeredModel(layers=layers, lam=20.0)
+    rng = np.random.default_rng(4)
+    inputs = all_patterns(layers[0])
+    genomes = hand_made(model, rng, 30, 0.7)
+    genomes["weights"][:5] = 2
+    genomes["biases"][:5] = 2
+    act = np.asarray(model.activations(genomes, inputs), dtype=np.float64)
+    target = rng.random((len(inputs), layers[-1])) < 0.5
+    perf = model.performance(genomes, inputs, target)
+    largest = 0
+    for i in range(30):
+        vals, sums = reference_vector(
+            model, layers, genomes["weights"][i], genomes["biases"][i], inputs, 20.0
+        )
+        np.testing.assert_array_equal(act[i], vals)
+        correct = np.where(target, vals > 0, vals < 0).mean()
+        assert perf[i] == correct
+        largest = max(largest, int(np.abs(sums).max()))
+    # The all-+2 networks reach the output's bound (fan-in times 2, plus 2).
+    assert largest == 2 * layers[-2] + 2
+    assert (largest > 127) == (layers[-2] > 62)
+
+
 def test_lambda_just_below_sign_threshold_uses_real_tanh():
     """lam = 5: tanh(5) < 1, so node values are not just -1/0/1."""
     layers = (8, 8, 4, 2, 1)

@@ -65,14 +65,15 @@ def forward(weights, biases, widths, inputs, lam, sign_activation):
     """Outputs of every network on every pattern.
 
     weights: (n, E) int8; biases: (n, H) int8 for the non-input nodes;
-    widths: layer widths; inputs: (P, n_in) of +-1, float64, or int16 for
-    the sign path. Returns (n, P, n_out) node outputs of the last layer, in
+    widths: layer widths; inputs: (P, n_in) of +-1, float64, or for the
+    sign path a signed integer type that holds every node's sum (the model
+    picks the narrowest). Returns (n, P, n_out) node outputs of the last layer, in
     the dtype of ``inputs``.
 
     ``sign_activation`` is exact when tanh(lam) rounds to 1.0 in float64
     (lam >= 19.1): then every node value is -1, 0 or 1, sums are small
-    integers and tanh(lam * s) equals sign(s) bit for bit. With int16 inputs
-    the same loops then run on 16-bit integers, several times faster.
+    integers and tanh(lam * s) equals sign(s) bit for bit. With integer
+    inputs the same loops then run on small integers, several times faster.
     """
     n = weights.shape[0]
     n_patterns = inputs.shape[0]

@@ -99,6 +99,18 @@ class LayeredModel(NetworkModel):
         self.max_add_tries = self.n_nodes * self.n_nodes
         # tanh(lam * s) for integer s != 0 is exactly +-1.0 in float64 from here on.
         self.sign_activation = math.tanh(self.lam) == 1.0
+        # With sign activations every node sum is an integer of magnitude at
+        # most this: the narrowest integer type that holds it evaluates
+        # fastest (more patterns per vector instruction), and exactly.
+        largest_sum = int(np.abs(self.weight_list.astype(np.int64)).max(initial=0)) * int(
+            self.widths[:-1].max()
+        ) + max(abs(self.bias_min), abs(self.bias_max))
+        self._values_dtype = np.float64
+        if self.sign_activation:
+            for dtype in (np.int8, np.int16, np.int32):
+                if largest_sum <= np.iinfo(dtype).max:
+                    self._values_dtype = dtype
+                    break
 
     # -- genomes -----------------------------------------------------------
     def random(self, n, rng):
@@ -175,12 +187,13 @@ class LayeredModel(NetworkModel):
 
     # -- behaviour ---------------------------------------------------------
     def _inputs(self, inputs):
-        dtype = np.int16 if self.sign_activation else np.float64
-        return np.ascontiguousarray(np.where(np.asarray(inputs, dtype=bool), 1, -1).astype(dtype))
+        return np.ascontiguousarray(
+            np.where(np.asarray(inputs, dtype=bool), 1, -1).astype(self._values_dtype)
+        )
 
     def activations(self, genomes, inputs):
         """Real-valued output-node values, shape (n, P, n_out)."""
-        return kernel.forward(
+        values = kernel.forward(
             genomes["weights"],
             genomes["biases"],
             self.widths,
@@ -188,6 +201,7 @@ class LayeredModel(NetworkModel):
             self.lam,
             self.sign_activation,
         )
+        return values.astype(np.float64, copy=False)
 
     def outputs(self, genomes, inputs):
         return self.activations(genomes, inputs) > 0
