@@ -139,6 +139,14 @@ def node_positions(model, kind="model", custom=None, rng=None) -> np.ndarray:
     raise ConfigError("cost.positions", f"unknown positions {kind!r}", POSITION_KINDS)
 
 
+def _node_ids(ids) -> np.ndarray:
+    """Edge endpoints as the kernels take them: any integer array, as it is.
+    A layered model's endpoints are one row broadcast to every network;
+    copying them out to (n, E) int64 would cost more than the cost itself."""
+    ids = np.asarray(ids)
+    return ids if ids.dtype.kind in "iu" else ids.astype(np.int64)
+
+
 class ConnectionCost:
     """The run's cost: a registered ``EdgeCost`` with its positions, scope and power."""
 
@@ -182,16 +190,10 @@ class ConnectionCost:
         weight = np.ascontiguousarray(weight, dtype=np.float64)
         if self.scope == "all" or self.outputs is None:  # None: the model's edges are already pruned
             return weight
-        return kernel.on_path_to_output(
-            np.ascontiguousarray(src, dtype=np.int64),
-            np.ascontiguousarray(dst, dtype=np.int64),
-            weight,
-            self.outputs,
-        )
+        return kernel.on_path_to_output(_node_ids(src), _node_ids(dst), weight, self.outputs)
 
     def of_edges(self, src, dst, weight) -> np.ndarray:
-        src = np.ascontiguousarray(src, dtype=np.int64)
-        dst = np.ascontiguousarray(dst, dtype=np.int64)
+        src, dst = _node_ids(src), _node_ids(dst)
         if self.charges_nothing:
             return np.zeros(np.shape(weight)[0])
         return self.edge_cost.of_edges(src, dst, self.charged(src, dst, weight), self)

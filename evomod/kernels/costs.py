@@ -39,15 +39,14 @@ def distance_weighted(src, dst, weight, positions, power):
 
 
 @njit(cache=True)
-def _spd_solve(a, b):
-    """Solve a x = b for a symmetric positive definite ``a`` by Cholesky.
+def _spd_solve(a, b, n, low, x):
+    """Solve ``a[:n, :n] x = b[:n]`` for a symmetric positive definite
+    ``a`` by Cholesky, into ``x[:n]`` (``low`` is scratch space).
 
     The systems here have at most a few dozen unknowns; LAPACK's call and
     copy overhead costs more than the arithmetic, so the factorisation is
     written out (checked against scipy in the tests).
     """
-    n = a.shape[0]
-    low = np.zeros((n, n))
     for j in range(n):
         s = a[j, j]
         for k in range(j):
@@ -58,8 +57,9 @@ def _spd_solve(a, b):
             for k in range(j):
                 t -= low[i, k] * low[j, k]
             low[i, j] = t / low[j, j]
-    x = b.copy()
     for c in range(b.shape[1]):
+        for i in range(n):
+            x[i, c] = b[i, c]
         for i in range(n):
             t = x[i, c]
             for k in range(i):
@@ -70,22 +70,28 @@ def _spd_solve(a, b):
             for k in range(i + 1, n):
                 t -= low[k, i] * x[k, c]
             x[i, c] = t / low[i, i]
-    return x
 
 
 @njit(cache=True)
-def optimal_placement(src, dst, weight, positions, fixed):
-    """Positions minimising the summed squared edge length of one network.
+def _placement_workspace(n_nodes):
+    """Scratch arrays for ``_place``, allocated once per batch of networks."""
+    square = np.zeros((5, n_nodes, n_nodes))
+    index = np.zeros((3, n_nodes), dtype=np.int64)
+    return square, index, np.zeros(n_nodes, dtype=np.bool_), np.zeros((2, n_nodes, 2))
 
-    Free nodes move, fixed nodes stay. Setting the gradient to zero gives the
-    graph Laplacian system L_ff p_f = A_fx p_x, which is positive definite on
-    free nodes joined (through any path) to a fixed node. Free nodes with no
-    such path can all meet at one point at zero cost, so they take the mean
-    of their component's original positions; nodes without edges keep theirs.
-    """
+
+@njit(cache=True)
+def _place(src, dst, weight, positions, fixed, result, square, index, anchored, columns):
+    """``optimal_placement`` into ``result`` with the scratch arrays of
+    ``_placement_workspace``: nothing is allocated per network."""
     n_nodes = positions.shape[0]
     n_edges = src.shape[0]
-    adj = np.zeros((n_nodes, n_nodes))
+    adj, lap, low = square[0], square[1], square[2]
+    comp, stack, free = index[0], index[1], index[2]
+    rhs, solved = columns[0], columns[1]
+    for u in range(n_nodes):
+        for v in range(n_nodes):
+            adj[u, v] = 0.0
     for e in range(n_edges):
         if weight[e] != 0.0:
             a, b = src[e], dst[e]
@@ -93,8 +99,8 @@ def optimal_placement(src, dst, weight, positions, fixed):
                 adj[a, b] += 1.0
                 adj[b, a] += 1.0
     # Components, and whether each holds a fixed node.
-    comp = -np.ones(n_nodes, dtype=np.int64)
-    stack = np.empty(n_nodes, dtype=np.int64)
+    for v in range(n_nodes):
+        comp[v] = -1
     n_comp = 0
     for start in range(n_nodes):
         if comp[start] >= 0:
@@ -112,20 +118,24 @@ def optimal_placement(src, dst, weight, positions, fixed):
                     stack[top] = v
                     top += 1
         n_comp += 1
-    anchored = np.zeros(n_comp, dtype=np.bool_)
+    for c in range(n_comp):
+        anchored[c] = False
     for v in range(n_nodes):
         if fixed[v]:
             anchored[comp[v]] = True
-    result = positions.copy()
-    free = np.empty(n_nodes, dtype=np.int64)
+    for v in range(n_nodes):
+        result[v, 0] = positions[v, 0]
+        result[v, 1] = positions[v, 1]
     n_free = 0
     for v in range(n_nodes):
         if not fixed[v] and anchored[comp[v]]:
             free[n_free] = v
             n_free += 1
     if n_free > 0:
-        lap = np.zeros((n_free, n_free))
-        rhs = np.zeros((n_free, 2))
+        for a in range(n_free):
+            rhs[a, 0] = 0.0
+            rhs[a, 1] = 0.0
+            lap[a, a] = 0.0
         for a in range(n_free):
             u = free[a]
             for v in range(n_nodes):
@@ -138,7 +148,7 @@ def optimal_placement(src, dst, weight, positions, fixed):
             for b in range(n_free):
                 if b != a:
                     lap[a, b] = -adj[u, free[b]]
-        solved = _spd_solve(lap, rhs)
+        _spd_solve(lap, rhs[:n_free], n_free, low, solved)
         for a in range(n_free):
             result[free[a], 0] = solved[a, 0]
             result[free[a], 1] = solved[a, 1]
@@ -159,6 +169,20 @@ def optimal_placement(src, dst, weight, positions, fixed):
                 if comp[v] == c:
                     result[v, 0] = cx / m
                     result[v, 1] = cy / m
+
+
+@njit(cache=True)
+def optimal_placement(src, dst, weight, positions, fixed):
+    """Positions minimising the summed squared edge length of one network.
+
+    Free nodes move, fixed nodes stay. Setting the gradient to zero gives the
+    graph Laplacian system L_ff p_f = A_fx p_x, which is positive definite on
+    free nodes joined (through any path) to a fixed node. Free nodes with no
+    such path can all meet at one point at zero cost, so they take the mean
+    of their component's original positions; nodes without edges keep theirs.
+    """
+    result = np.empty_like(positions)
+    _place(src, dst, weight, positions, fixed, result, *_placement_workspace(positions.shape[0]))
     return result
 
 
@@ -167,8 +191,10 @@ def squared_length(src, dst, weight, positions, fixed):
     """Summed squared edge length after optimal placement of the free nodes."""
     n, n_edges = weight.shape
     out = np.zeros(n)
+    placed = np.empty_like(positions)
+    square, index, anchored, columns = _placement_workspace(positions.shape[0])
     for i in range(n):
-        placed = optimal_placement(src[i], dst[i], weight[i], positions, fixed)
+        _place(src[i], dst[i], weight[i], positions, fixed, placed, square, index, anchored, columns)
         total = 0.0
         for e in range(n_edges):
             if weight[i, e] != 0.0:
