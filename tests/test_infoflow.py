@@ -108,6 +108,20 @@ def test_worked_example_by_hand():
     assert information_flow_modularity(EXAMPLE, method="greedy").score == pytest.approx(4 / 9)
 
 
+def test_clamp_and_flip_by_hand():
+    # Worked example, clamped: g4 and g6 are 1 on 12 of 16 patterns, so both are
+    # clamped to 1 and change on 4 patterns; g5 follows g4 there, g7 when the
+    # other source is 1 (3 of those 4).
+    r = information_flow_modularity(EXAMPLE, mode="clamp")
+    assert r.influence[0, 1] == 4 / 16 and r.influence[0, 3] == 3 / 16 and r.influence[2, 3] == 3 / 16
+    # g4 = NOT x0 is 1 on half the patterns: the tie clamps it to 0, on the
+    # patterns x0 = 0, where g5 = NAND(g4, x0) stays 1. Flipping g4 changes g5
+    # when x0 = 1.
+    net = circuit([(4, (0, 0)), (5, (4, 0)), (6, (5, 1))], [6], n_inputs=2)
+    assert information_flow_modularity(net, mode="clamp").influence[0, 1] == 0.0
+    assert information_flow_modularity(net, mode="flip").influence[0, 1] == 0.5
+
+
 # -- separate sub-networks score 1 -------------------------------------------------
 
 

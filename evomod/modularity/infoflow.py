@@ -56,6 +56,10 @@ every node downstream recompute. For node ``i`` with values ``v_i``:
   and loses its dependence on the input. ``n_resamples`` permutations are
   averaged.
 
+Flip asks what a node *could* change (a constant node still has influence);
+clamp and resample ask what its actual variation carries (a constant node
+has none).
+
 Influence matrix
 ----------------
 ``I[i, j]`` = the mean over patterns of ``|v_j' - v_j| / span``, where
@@ -78,9 +82,9 @@ assortativity coefficient of the influence graph by part::
 
 ``C`` the cross-part influence observed and ``C0`` the cross-part influence
 expected if every node's outgoing influence were spread over receivers in
-proportion to their incoming influence (the directed configuration null of
-Leicht & Newman's Q: ``r`` is that Q divided by its largest value for the
-same part sizes). So
+proportion to their incoming influence (the null of Leicht & Newman's
+directed Q: ``r`` is the Q of the influence graph divided by ``1 - sum_P a_P
+b_P``, the Q the same parts would have if no influence crossed them). So
 
 * ``r = 1`` exactly when no influence crosses parts;
 * ``r = 0`` when parts influence each other as much as the null predicts.
@@ -88,7 +92,12 @@ same part sizes). So
   and so does *every* partition when ``I`` is rank one, as when each hidden
   unit of a two-layer network has the same relative effect on every output
   (``I[h, o] = u_h w_o``: the observed and expected within-part influences
-  are both ``sum_P U_P W_P``);
+  are both ``sum_P U_P W_P``). More generally, when influence runs only
+  from hidden units to outputs and every ``I[h, o]`` lies in ``[alpha,
+  beta]``, ``alpha > 0``, every partition has ``r <= 1 - (alpha / beta)**2``
+  (``C >= alpha * S`` and ``C0 <= beta**2 / alpha * S`` with ``S = sum_{P !=
+  Q} |H_P| |O_Q|``): a network whose hidden units all drive all outputs
+  scores low;
 * the one-part partition has ``C = C0 = 0``; it is given ``r = 0`` by
   definition, as is any partition with ``C0 = 0`` (its parts exchange
   nothing, even by chance), so it can never win by having no boundary.
@@ -119,10 +128,10 @@ methods return them, the finest partition that scores 1. Otherwise:
   ``lambda``, starting from 1 (the first step is plain influence-Q
   maximisation); stop when no partition beats ``lambda``. At most
   ``EXACT_MAX_NODES`` (16) non-inert nodes.
-* ``"greedy"``: agglomeration from singletons, merging at each step the two
-  parts whose merge gives the highest ``r`` and keeping the best partition
-  of >= 2 parts seen; then single-node moves (to another part or a new
-  one) while one raises ``r``. Deterministic; never above the exact score,
+* ``"greedy"`` (numpy, O(n**3)): agglomeration from singletons, merging at
+  each step the two parts whose merge gives the highest ``r`` and keeping
+  the best partition of >= 2 parts seen; then single-node moves (to another
+  part or a new one) while one raises ``r``. Deterministic; never above the exact score,
   and equal to it for up to three nodes (every partition is visited) and
   for networks whose parts never interact (the components).
 * ``"auto"``: exact for at most ``AUTO_EXACT_MAX_NODES`` (15) non-inert
@@ -168,13 +177,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from numba import njit
 from scipy.sparse.csgraph import connected_components
 
 from evomod.errors import ConfigError
-from evomod.modularity._validate import as_seed, canonical_labels, positive_int, rng_from
+from evomod.modularity._validate import (
+    as_adjacency,
+    as_labels,
+    as_seed,
+    canonical_labels,
+    positive_int,
+    rng_from,
+)
 from evomod.modularity.graph import network_graph
 from evomod.network_format import parse_network
 from evomod.tasks import all_patterns
@@ -184,8 +201,9 @@ METHODS = ("auto", "exact", "greedy")
 KINDS = ("circuit", "threshold", "layered")
 # 4,096 patterns; evomod's networks have 4 to 8 inputs.
 MAX_INPUTS = 12
-# The exact search costs 3**n / 2 steps per Dinkelbach iteration: about 0.05 s
-# at 15 nodes (every default retina network, every 14-gate circuit), 0.3 s at 16.
+# The exact search costs 3**n / 2 steps per Dinkelbach iteration (0.05 s at 15
+# nodes, 0.3 s at 16): a whole call on a 15-neuron retina network takes about
+# 0.2 s, so every default retina network and 14-gate circuit is searched exactly.
 AUTO_EXACT_MAX_NODES = 15
 EXACT_MAX_NODES = 16
 SCORE_TOLERANCE = 1e-9
@@ -221,7 +239,6 @@ class _Compiled:
     sources: tuple
     weights: tuple
     offset: np.ndarray  # bias (layered) or threshold (threshold), per position
-    outputs: np.ndarray
     lam: float
     sign: bool
     span: float
@@ -264,7 +281,7 @@ def _compile(network, lam: float = DEFAULT_LAM) -> _Compiled:
             if net.layers[k] == 0:
                 continue
             value = node.get(field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not _finite_number(value):
                 raise ConfigError(
                     f"network.nodes[{k}].{field}",
                     f"node {int(net.ids[k])} needs a finite number, got {value!r}",
@@ -289,7 +306,6 @@ def _compile(network, lam: float = DEFAULT_LAM) -> _Compiled:
         sources=sources,
         weights=weights,
         offset=offset,
-        outputs=net.outputs,
         lam=lam,
         sign=sign,
         span=span,
@@ -339,8 +355,17 @@ def _gate_order(network, net) -> tuple[tuple, tuple]:
     return tuple(order), tuple(reads[g] for g in order)
 
 
+def _finite_number(value) -> bool:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _check_lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam <= 0:
+    if not _finite_number(lam) or lam <= 0:
         raise ConfigError("lam", f"must be a finite number > 0, got {lam!r}", "the run's model.lam, e.g. 20")
     return float(lam)
 
@@ -400,8 +425,10 @@ def node_values(
             raise ConfigError(field, "contains NaN or infinite values", "finite numbers")
         overrides[index[int(nid)]] = (np.array([0]), arr[None, :])
     values = _simulate(c, 1, overrides)[0]
-    values.setflags(write=False)
-    return NodeValues(node_ids=c.ids, values=values, patterns=all_patterns(len(c.inputs)))
+    node_ids = c.ids.copy()
+    for arr in (node_ids, values):
+        arr.setflags(write=False)
+    return NodeValues(node_ids=node_ids, values=values, patterns=all_patterns(len(c.inputs)))
 
 
 # -- interventions and influence ----------------------------------------------------
@@ -471,9 +498,8 @@ def _totals(influence: np.ndarray, labels: np.ndarray) -> tuple[float, float, fl
 
 def partition_score(influence, labels) -> float:
     """``r`` of one partition of the influence graph (module docstring, *Score of a
-    partition*): 0.0 for one part, or whenever no cross-part influence is expected."""
-    from evomod.modularity._validate import as_adjacency, as_labels
-
+    partition*): 0.0 for one part, or whenever no cross-part influence is expected.
+    The diagonal (self-influence) is ignored."""
     a = as_adjacency(influence, "influence", nonnegative=True)
     a = a - np.diag(np.diag(a))
     labels = as_labels(labels, a.shape[0])
@@ -547,131 +573,105 @@ def _exact(influence: np.ndarray) -> np.ndarray:
     return best
 
 
-@njit(cache=True)
-def _greedy_labels(influence, tol):
-    """Agglomeration on r, then best single-node moves (module docstring)."""
+def _ratios(within, expected, total, tol):
+    """r for arrays of candidate totals; -inf where no cross influence is expected."""
+    denominator = total - expected
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (within - expected) / denominator
+    return np.where(denominator > tol, r, -np.inf)
+
+
+def _greedy_labels(influence: np.ndarray, tol: float) -> np.ndarray:
+    """Agglomeration on r, then best single-node moves (module docstring).
+
+    Vectorised over the candidates of each step (numpy, no compilation): a
+    merge or a move changes the within-part total and the expected total by
+    terms of the parts and nodes involved only.
+    """
     n = influence.shape[0]
-    total = influence.sum()
-    sends = influence.sum(axis=1)
-    receives = influence.sum(axis=0)
-    between = influence.copy()
-    a = sends.copy()
-    b = receives.copy()
-    alive = np.ones(n, dtype=np.bool_)
+    total = float(influence.sum())
+    sends, receives = influence.sum(axis=1), influence.sum(axis=0)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+
+    between = influence.copy()  # part x part influence
+    a, b = sends.copy(), receives.copy()
     label = np.arange(n)
-    within = 0.0
-    expected = 0.0
-    for i in range(n):
-        expected += a[i] * b[i]
-    expected /= total
-    best_r = -np.inf
-    best = np.zeros(n, dtype=np.int64)
-    if n >= 2 and total - expected > tol:
-        best_r = (within - expected) / (total - expected)
-        best = label.copy()
-    parts = n
-    while parts > 2:
-        top, bp, bq = -np.inf, -1, -1
-        top_w, top_e = 0.0, 0.0
-        for p in range(n):
-            if not alive[p]:
-                continue
-            for q in range(p + 1, n):
-                if not alive[q]:
-                    continue
-                w2 = within + between[p, q] + between[q, p]
-                e2 = expected + ((a[p] + a[q]) * (b[p] + b[q]) - a[p] * b[p] - a[q] * b[q]) / total
-                r2 = (w2 - e2) / (total - e2) if total - e2 > tol else -np.inf
-                if bp < 0 or r2 > top:
-                    top, bp, bq, top_w, top_e = r2, p, q, w2, e2
-        between[bp, :] += between[bq, :]
-        between[:, bp] += between[:, bq]
-        a[bp] += a[bq]
-        b[bp] += b[bq]
-        alive[bq] = False
-        for i in range(n):
-            if label[i] == bq:
-                label[i] = bp
-        within, expected = top_w, top_e
-        parts -= 1
+    within, expected = 0.0, float(a @ b) / total
+    best_r = float(_ratios(within, expected, total, tol))
+    best = label.copy()
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    while len(a) > 2:
+        k = len(a)
+        w2 = within + between + between.T
+        e2 = expected + (np.outer(a, b) + np.outer(b, a)) / total
+        r2 = np.where(upper[:k, :k], _ratios(w2, e2, total, tol), -np.inf)
+        p, q = np.unravel_index(int(np.argmax(r2)), r2.shape)  # first maximum: lowest p, then q
+        top = r2[p, q]
+        within, expected = float(w2[p, q]), float(e2[p, q])
+        between[p] += between[q]
+        between[:, p] += between[:, q]
+        between = np.delete(np.delete(between, q, axis=0), q, axis=1)
+        a[p] += a[q]
+        b[p] += b[q]
+        a, b = np.delete(a, q), np.delete(b, q)
+        label[label == q] = p
+        label[label > q] -= 1
         if top > best_r + tol:
-            best_r = top
-            best = label.copy()
+            best_r, best = float(top), label.copy()
     if best_r == -np.inf:
         return np.zeros(n, dtype=np.int64)
 
-    # Single-node moves from the best agglomerated partition.
-    label = best.copy()
-    size = np.zeros(n, dtype=np.int64)
-    a[:] = 0.0
-    b[:] = 0.0
-    out_to = np.zeros((n, n))  # out_to[i, P]: influence of i on the nodes of P
-    in_from = np.zeros((n, n))  # in_from[i, P]: influence of the nodes of P on i
-    for i in range(n):
-        size[label[i]] += 1
-        a[label[i]] += sends[i]
-        b[label[i]] += receives[i]
-        for j in range(n):
-            out_to[j, label[i]] += influence[j, i]
-            in_from[j, label[i]] += influence[i, j]
-    within = 0.0
-    for i in range(n):
-        within += out_to[i, label[i]]
-    expected = 0.0
-    parts = 0
-    for p in range(n):
-        expected += a[p] * b[p]
-        parts += size[p] > 0
-    expected /= total
+    # Single-node moves. Parts live in n slots (some empty); the first empty
+    # slot stands for "a new part".
+    label = canonical_labels(best)
+    member = np.zeros((n, n))
+    member[np.arange(n), label] = 1.0
+    size = member.sum(axis=0)
+    a, b = sends @ member, receives @ member
+    link = influence @ member + influence.T @ member  # link[i, P]: influence between i and P, both ways
+    within = float(np.trace(member.T @ influence @ member))
+    expected = float(a @ b) / total
     r = best_r
+    nodes = np.arange(n)
     for _ in range(50 * n * n):
-        top, bi, bq = r + tol, -1, -1
-        top_w, top_e = 0.0, 0.0
-        for i in range(n):
-            p = label[i]
-            new_done = False
-            for q in range(n):
-                if q == p:
-                    continue
-                if size[q] == 0:
-                    # One empty slot stands for "a new part"; a node alone gains nothing there.
-                    if new_done or size[p] == 1:
-                        continue
-                    new_done = True
-                after = parts - (size[p] == 1) + (size[q] == 0)
-                if after < 2:
-                    continue
-                w2 = within - out_to[i, p] - in_from[i, p] + out_to[i, q] + in_from[i, q]
-                e2 = (
-                    expected
-                    + (
-                        (a[p] - sends[i]) * (b[p] - receives[i])
-                        - a[p] * b[p]
-                        + (a[q] + sends[i]) * (b[q] + receives[i])
-                        - a[q] * b[q]
-                    )
-                    / total
-                )
-                r2 = (w2 - e2) / (total - e2) if total - e2 > tol else -np.inf
-                if r2 > top:
-                    top, bi, bq, top_w, top_e = r2, i, q, w2, e2
-        if bi < 0:
+        own = label
+        a_own, b_own = a[own][:, None], b[own][:, None]
+        w2 = within - link[nodes, own][:, None] + link
+        e2 = (
+            expected
+            + (
+                -a_own * receives[:, None]
+                - sends[:, None] * b_own
+                + a[None, :] * receives[:, None]
+                + sends[:, None] * b[None, :]
+                + 2.0 * (sends * receives)[:, None]
+            )
+            / total
+        )
+        r2 = _ratios(w2, e2, total, tol)
+        alone = size[own] == 1
+        empty = np.flatnonzero(size == 0)
+        allowed = np.repeat(size[None, :] > 0, n, axis=0)
+        if len(empty):
+            allowed[:, empty[0]] = ~alone  # a node alone gains nothing by moving to a new part
+        allowed[nodes, own] = False  # (a move leaving one part scores -inf: no cross influence expected)
+        r2 = np.where(allowed, r2, -np.inf)
+        i, q = np.unravel_index(int(np.argmax(r2)), r2.shape)
+        if not r2[i, q] > r + tol:
             break
-        p = label[bi]
-        parts += (size[bq] == 0) - (size[p] == 1)
+        p = label[i]
+        within, expected, r = float(w2[i, q]), float(e2[i, q]), float(r2[i, q])
         size[p] -= 1
-        size[bq] += 1
-        a[p] -= sends[bi]
-        b[p] -= receives[bi]
-        a[bq] += sends[bi]
-        b[bq] += receives[bi]
-        for j in range(n):
-            out_to[j, p] -= influence[j, bi]
-            out_to[j, bq] += influence[j, bi]
-            in_from[j, p] -= influence[bi, j]
-            in_from[j, bq] += influence[bi, j]
-        label[bi] = bq
-        within, expected, r = top_w, top_e, top
+        size[q] += 1
+        a[p] -= sends[i]
+        b[p] -= receives[i]
+        a[q] += sends[i]
+        b[q] += receives[i]
+        column = influence[:, i] + influence[i, :]
+        link[:, p] -= column
+        link[:, q] += column
+        label[i] = q
     return label
 
 
