@@ -548,7 +548,7 @@ def _exact(influence: np.ndarray) -> np.ndarray:
     n = influence.shape[0]
     total = float(influence.sum())
     member = ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(np.float64)
-    within = np.einsum("si,ij,sj->s", member, influence, member)
+    within = ((member @ influence) * member).sum(axis=1)
     expected = (member @ influence.sum(axis=1)) * (member @ influence.sum(axis=0)) / total
     tol = SCORE_TOLERANCE * total
     lam, best = 1.0, np.zeros(n, dtype=np.int64)
