@@ -203,7 +203,7 @@ KINDS = ("circuit", "threshold", "layered")
 MAX_INPUTS = 12
 # The exact search costs 3**n / 2 steps per Dinkelbach iteration (0.05 s at 15
 # nodes, 0.3 s at 16): a whole call on a 15-neuron retina network takes about
-# 0.2 s, so every default retina network and 14-gate circuit is searched exactly.
+# 0.03 s, so every default retina network and 14-gate circuit is searched exactly.
 AUTO_EXACT_MAX_NODES = 15
 EXACT_MAX_NODES = 16
 SCORE_TOLERANCE = 1e-9
