@@ -29,6 +29,7 @@ from evomod.modularity.baseline import (
 from evomod.modularity.compare import compare_partitions
 from evomod.modularity.cut import ClusterabilityResult, clusterability, ncut, spectral_partition
 from evomod.modularity.graph import NetworkGraph, network_graph, score_network
+from evomod.modularity.infoflow import InfoFlowResult, information_flow_modularity
 from evomod.modularity.maximize import ModularityResult, maximize_q
 from evomod.modularity.q import q
 
@@ -36,6 +37,7 @@ __all__ = [
     "Baseline",
     "BaselineCache",
     "ClusterabilityResult",
+    "InfoFlowResult",
     "ModularityResult",
     "NetworkGraph",
     "clusterability",
@@ -43,6 +45,7 @@ __all__ = [
     "degree_constrained_q_max",
     "degree_preserving_baseline",
     "genome_baseline",
+    "information_flow_modularity",
     "maximize_q",
     "ncut",
     "network_graph",
