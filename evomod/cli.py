@@ -128,7 +128,7 @@ def _plot(args):
 def _score(args):
     import json
 
-    from evomod.baselines import attach_qm
+    from evomod.baselines import attach_qm, run_config_for
     from evomod.modularity import score_network
     from evomod.modularity.graph import check_scorable
     from evomod.network_format import network_in, read_json_file, scoring_defaults
@@ -138,7 +138,18 @@ def _score(args):
         network = network_in(data)
         method = args.method or scoring_defaults(network.get("kind"))[1]
         check_scorable(network, method)
-        result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed)
+    except EvomodError as err:
+        # Placed in the file it is about.
+        raise err.renamed(f"{args.network}: {err.field}") from None
+    config = run_config_for(args.network, args.config)
+    # Information flow simulates the network: a layered one with the run's lam.
+    lam = (
+        getattr(config.model, "lam", 20.0)
+        if config is not None and network.get("kind") == "layered"
+        else 20.0
+    )
+    try:
+        result = score_network(network, method=method, n_shuffles=args.shuffles, seed=args.seed, lam=lam)
     except EvomodError as err:
         # Placed in the file it is about.
         raise err.renamed(f"{args.network}: {err.field}") from None
@@ -146,9 +157,8 @@ def _score(args):
     if not args.no_qm:
         from pathlib import Path
 
-        from evomod.baselines import paper_qm, run_config_for
+        from evomod.baselines import paper_qm
 
-        config = run_config_for(args.network, args.config)
         result["paper_qm"] = paper_qm(
             network,
             config,
@@ -198,6 +208,21 @@ def _score(args):
                 f"({result['n_shuffles']} '{result['null']}' shuffles)",
             )
         )
+    flow = result["information_flow"]
+    if flow is None:
+        rows.append(("information flow", result["information_flow_error"]))
+    else:
+        parts = "  ".join("{" + ", ".join(map(str, m)) + "}" for m in flow["modules"])
+        rows.append(
+            ("information flow", f"{flow['score']:.4f} ({flow['n_parts']} parts, {flow['method']}): {parts}")
+        )
+    for pair, agreement in result["partition_agreement"].items():
+        text = (
+            "–"
+            if agreement is None
+            else (f"NMI {agreement['nmi']:.3f}, ARI {agreement['ari']:.3f} ({agreement['nodes']} nodes)")
+        )
+        rows.append((f"agreement {pair.replace('_vs_', ' vs ')}", text))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -179,7 +179,9 @@ def module_labels(network: dict, directed=None, method: str = "auto") -> dict[in
     """Node id -> module from ``evomod.modularity.score_network``."""
     from evomod.modularity import score_network
 
-    result = score_network(network, directed=directed, method=method, n_shuffles=1, seed=0)
+    result = score_network(
+        network, directed=directed, method=method, n_shuffles=1, seed=0, information_flow=False
+    )
     return {int(k): int(v) for k, v in result["labels"].items()}
 
 

@@ -249,3 +249,47 @@ def test_score_network_without_edges():
     score = score_network(layered([]), n_shuffles=5)
     assert score["q"] == 0.0 and score["n_nodes"] == 0
     assert score["ncut"] is None and score["clusterability_p"] is None
+
+
+def two_xor_circuit(rewired=False):
+    """Two separate 4-NAND XORs (x0 xor x1 -> gate 7, x2 xor x3 -> gate 11);
+    ``rewired``: gate 8 reads gate 7 in place of x3, entangling them."""
+    gates = []
+    for a, b, g in ((0, 1, 4), (2, 3, 8)):
+        gates += [(g, (a, b)), (g + 1, (a, g)), (g + 2, (b, g)), (g + 3, (g + 1, g + 2))]
+    if rewired:
+        gates[4] = (8, (2, 7))
+    return {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [{"id": g, "in": list(s)} for g, s in gates],
+        "outputs": [7, 11],
+    }
+
+
+def test_score_network_information_flow_and_agreement():
+    """Two separate XORs: every measure splits them, so the three partitions
+    agree exactly on the nodes they share; rewiring one source entangles the
+    function, which information flow sees though Q hardly does."""
+    score = score_network(two_xor_circuit(), n_shuffles=5, seed=0)
+    json.dumps(score)
+    flow = score["information_flow"]
+    assert flow["score"] == pytest.approx(1.0) and flow["n_parts"] == 2
+    assert sorted(map(sorted, flow["modules"])) == [[4, 5, 6, 7], [8, 9, 10, 11]]
+    assert set(flow["labels"]) == set(range(4, 12))  # inputs are not labelled
+    agreement = score["partition_agreement"]
+    assert set(agreement) == {"q_vs_ncut", "q_vs_information_flow", "ncut_vs_information_flow"}
+    assert agreement["q_vs_information_flow"] == {"nmi": 1.0, "ari": 1.0, "nodes": 8}
+    assert agreement["q_vs_ncut"]["nodes"] == 12 and agreement["q_vs_ncut"]["nmi"] == pytest.approx(1.0)
+    entangled = score_network(two_xor_circuit(rewired=True), n_shuffles=5, seed=0)
+    assert entangled["information_flow"]["score"] < 0.5
+    assert entangled["q"] > 0.4
+
+
+def test_score_network_feedback_circuit_has_no_information_flow():
+    net = two_xor_circuit()
+    net["gates"][0]["in"] = [0, 7]  # gate 4 reads the XOR it feeds: a loop to an output
+    score = score_network(net, n_shuffles=5, seed=0)
+    assert score["information_flow"] is None and "network.gates" in score["information_flow_error"]
+    assert score["partition_agreement"]["q_vs_information_flow"] is None
+    assert score["partition_agreement"]["q_vs_ncut"] is not None

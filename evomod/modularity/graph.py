@@ -178,6 +178,8 @@ def score_network(
     n_shuffles: int = 50,
     null: str = "layer",
     seed=None,
+    information_flow: bool = True,
+    lam: float = 20.0,
 ) -> dict:
     """Every modularity measure of one network, as a JSON-ready dict.
 
@@ -188,7 +190,19 @@ def score_network(
       ``"threshold"`` and ``"circuit"`` (Kashtan & Alon).
     * ``ncut``, ``clusterability_p``, ``clusterability_z``: Filan et al.'s
       test with ``k`` clusters and ``n_shuffles`` shuffles of the ``null``
-      model, on the undirected ``|w|`` graph with isolated nodes dropped.
+      model, on the undirected ``|w|`` graph with isolated nodes dropped;
+      ``ncut_labels`` (node id -> cluster) is that spectral k-partition.
+    * ``information_flow`` (with ``information_flow=True``): the best
+      partition by cross-part influence
+      (:func:`evomod.modularity.infoflow.information_flow_modularity`, flip
+      interventions; ``lam`` is a layered network's ``model.lam``), as its
+      ``as_dict()``; ``None`` with ``information_flow_error`` saying why
+      for a network it does not apply to (a circuit with feedback loops).
+    * ``partition_agreement``: for each pair of the partitions above (``q``,
+      ``ncut``, ``information_flow``), ``nmi`` and ``ari``
+      (:func:`evomod.modularity.compare_partitions`) over ``nodes``, the
+      nodes both label (information flow labels no inputs), or ``None``
+      when fewer than two nodes are shared.
 
     A network with no edges left gets ``q = 0`` and ``None`` for the n-cut
     fields instead of an error, so a whole population can be scored.
@@ -217,15 +231,51 @@ def score_network(
         "ncut": None,
         "clusterability_p": None,
         "clusterability_z": None,
+        "ncut_labels": None,
     }
     cut_graph = network_graph(network, directed=False, weighted=True, prune="isolated")
-    if cut_graph.n_edges == 0:
-        return out
-    test = clusterability(cut_graph, k=k, n_shuffles=n_shuffles, null=null, seed=seed)
-    out["ncut"] = test.ncut
-    out["clusterability_p"] = test.p
-    out["clusterability_z"] = None if math.isnan(test.z) else test.z
+    if cut_graph.n_edges:
+        test = clusterability(cut_graph, k=k, n_shuffles=n_shuffles, null=null, seed=seed)
+        out["ncut"] = test.ncut
+        out["clusterability_p"] = test.p
+        out["clusterability_z"] = None if math.isnan(test.z) else test.z
+        out["ncut_labels"] = {int(i): int(c) for i, c in zip(cut_graph.node_ids, test.labels)}
+    partitions = {"q": out["labels"] if ids else None, "ncut": out["ncut_labels"]}
+    if information_flow:
+        from evomod.modularity.infoflow import information_flow_modularity
+
+        try:
+            flow = information_flow_modularity(network, lam=lam).as_dict()
+        except ConfigError as err:
+            out["information_flow"] = None
+            out["information_flow_error"] = str(err)
+            partitions["information_flow"] = None
+        else:
+            out["information_flow"] = flow
+            partitions["information_flow"] = flow["labels"] or None
+    out["partition_agreement"] = partition_agreement(partitions)
     return out
+
+
+def partition_agreement(partitions: Mapping[str, Mapping | None]) -> dict:
+    """NMI and adjusted Rand index of each pair of named partitions (node id
+    -> label), over the nodes both label; ``None`` for a pair with fewer
+    than two shared nodes or a missing partition."""
+    from evomod.modularity.compare import compare_partitions
+
+    names = list(partitions)
+    result = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            pa, pb = partitions[a], partitions[b]
+            shared = sorted(set(pa) & set(pb)) if pa and pb else []
+            key = f"{a}_vs_{b}"
+            if len(shared) < 2:
+                result[key] = None
+                continue
+            scores = compare_partitions([pa[n] for n in shared], [pb[n] for n in shared])
+            result[key] = {**scores, "nodes": len(shared)}
+    return result
 
 
 # -- networks from files (evomod score) --------------------------------------------
