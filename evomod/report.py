@@ -2,7 +2,8 @@
 
 Per treatment and measure: the median over seeds with a 95 % percentile
 bootstrap CI (10,000 resamples, fixed seed, so a report is reproducible),
-and per pair of treatments a two-sided Mann–Whitney U test.
+and per pair of treatments a two-sided Mann–Whitney U test, its p-value
+Holm-adjusted over the measure's pairs, and the rank-biserial effect size.
 
 Measures, from each finished run:
 
@@ -25,6 +26,9 @@ Measures, from each finished run:
   columns above their mean;
 * ``ncut``: the n-cut logged with (or computed with) that Q; networks with no
   edges have none and are left out;
+* ``information_flow``: the information-flow modularity of the final best
+  network in ``best.json`` (:mod:`evomod.modularity.infoflow`, flip
+  interventions, exact search up to 15 nodes); none for feedback circuits;
 * ``performance``: ``best`` of the last log row;
 * ``connections``: ``connections`` of the last log row;
 * ``solve_GOAL`` (and ``solve_all_goals`` for schedules of several goals):
@@ -53,7 +57,7 @@ RESAMPLES = 10_000
 LEVEL = 0.95
 BOOTSTRAP_SEED = 0
 QM_MEASURES = ("qm", "qm_size", "q_rand", "q_rand_size", "q_max", "q_max_degree")
-BASE_MEASURES = ("q",) + QM_MEASURES + ("ncut", "performance", "connections")
+BASE_MEASURES = ("q",) + QM_MEASURES + ("ncut", "information_flow", "performance", "connections")
 LABELS = {
     "q": "Q",
     "qm": "Qm",
@@ -63,6 +67,7 @@ LABELS = {
     "q_max": "Q_max (evolved)",
     "q_max_degree": "Q_max (degree-constrained)",
     "ncut": "n-cut",
+    "information_flow": "information-flow modularity",
     "performance": "performance",
     "connections": "connections",
 }
@@ -209,6 +214,23 @@ def qm_values(network: dict, config, baselines, samples: int = QM_SAMPLES) -> di
     }
 
 
+def information_flow_of(best: dict, cfg) -> float | None:
+    """Information-flow modularity of the run's final best network (None
+    without one, or for a circuit with feedback loops, where it is undefined)."""
+    from evomod.errors import ConfigError
+    from evomod.modularity.infoflow import information_flow_modularity
+
+    if not best.get("networks"):
+        return None
+    try:
+        result = information_flow_modularity(
+            best["networks"][0]["network"], lam=getattr(cfg.model, "lam", 20.0)
+        )
+    except ConfigError:
+        return None
+    return float(result.score)
+
+
 def summarise_run(
     treatment, seed, path, goals=None, baselines=None, qm_samples: int = QM_SAMPLES
 ) -> RunSummary:
@@ -248,6 +270,7 @@ def summarise_run(
         elif best.get("networks"):
             values.update(qm_values(best["networks"][0]["network"], cfg, baselines, qm_samples))
     values["ncut"] = ncut
+    values["information_flow"] = information_flow_of(best, cfg)
     values["performance"] = log[-1]["best"] if log else None
     values["connections"] = log[-1]["connections"] if log else None
     goals = schedule_goals(cfg) if goals is None else goals
@@ -361,14 +384,39 @@ def summary_rows(collected: Collected, resamples: int = RESAMPLES, seed: int = B
     return rows
 
 
+def holm(p_values) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (nan stays nan and counts for
+    nothing): the i-th smallest of m valid p-values is multiplied by
+    m - i + 1, then made non-decreasing in that order and capped at 1."""
+    valid = [(p, i) for i, p in enumerate(p_values) if not math.isnan(p)]
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(valid)):
+        running = max(running, min(1.0, (len(valid) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def rank_biserial(u: float, n_a: int, n_b: int) -> float:
+    """The Mann–Whitney effect size ``2 U_a / (n_a n_b) - 1`` (Cliff's
+    delta): P(a > b) - P(a < b) for a random pair, in [-1, 1]."""
+    if math.isnan(u) or n_a == 0 or n_b == 0:
+        return math.nan
+    return 2.0 * u / (n_a * n_b) - 1.0
+
+
 def pairwise_rows(collected: Collected) -> list[dict]:
+    """Per measure and pair of treatments: the two-sided Mann–Whitney test,
+    its p-value Holm-adjusted over that measure's pairs (``p_holm``), and
+    the rank-biserial effect size (positive: a tends above b)."""
     rows = []
     for measure in collected.measures:
+        block = []
         for a, b in combinations(collected.treatments, 2):
             xa = measure_values(collected, a, measure)
             xb = measure_values(collected, b, measure)
             u, p = mann_whitney(xa, xb)
-            rows.append(
+            block.append(
                 {
                     "measure": measure,
                     "treatment_a": a,
@@ -379,8 +427,12 @@ def pairwise_rows(collected: Collected) -> list[dict]:
                     "median_b": float(np.median(xb)) if xb else math.nan,
                     "u": u,
                     "p": p,
+                    "effect": rank_biserial(u, len(xa), len(xb)),
                 }
             )
+        for row, adjusted in zip(block, holm([row["p"] for row in block])):
+            row["p_holm"] = adjusted
+        rows += block
     return rows
 
 
@@ -434,7 +486,8 @@ def markdown(
     lines = [f"# Sweep report: {d.name}", ""]
     lines += [
         "Median over seeds [95 % percentile bootstrap CI, "
-        f"{RESAMPLES:,} resamples]; pairwise two-sided Mann–Whitney U tests.",
+        f"{RESAMPLES:,} resamples]; pairwise two-sided Mann–Whitney U tests, Holm-adjusted, "
+        "with rank-biserial effect sizes.",
         "",
     ]
     lines += ["| treatment | finished runs | unfinished |", "|---|---|---|"]
@@ -462,13 +515,17 @@ def markdown(
         lines += [
             "## Pairwise tests",
             "",
-            "| measure | treatments | medians | U | p |",
-            "|---|---|---|---|---|",
+            "p (Holm): adjusted over each measure's pairs of treatments; effect: rank-biserial "
+            "correlation, P(a > b) - P(a < b).",
+            "",
+            "| measure | treatments | medians | U | p | p (Holm) | effect |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in tests:
             lines.append(
                 f"| {label(r['measure'])} | {r['treatment_a']} vs {r['treatment_b']} | "
-                f"{fmt(r['median_a'])} vs {fmt(r['median_b'])} | {fmt(r['u'])} | {fmt_p(r['p'])} |"
+                f"{fmt(r['median_a'])} vs {fmt(r['median_b'])} | {fmt(r['u'])} | {fmt_p(r['p'])} | "
+                f"{fmt_p(r['p_holm'])} | {fmt(r['effect'], 2)} |"
             )
         lines.append("")
     if adaptation:
@@ -563,7 +620,20 @@ def write_report(
     atomic_write(
         directory / "tests.csv",
         csv_text(
-            tests, ["measure", "treatment_a", "treatment_b", "n_a", "n_b", "median_a", "median_b", "u", "p"]
+            tests,
+            [
+                "measure",
+                "treatment_a",
+                "treatment_b",
+                "n_a",
+                "n_b",
+                "median_a",
+                "median_b",
+                "u",
+                "p",
+                "p_holm",
+                "effect",
+            ],
         ),
     )
     atomic_write(directory / "REPORT.md", markdown(collected, summary, tests, drawn, adaptation_summary))

@@ -9,6 +9,7 @@ from scipy.stats import mannwhitneyu
 
 from evomod import cli, report, report_plots, sweep
 from evomod.errors import ConfigError, FileError
+from evomod.modularity.infoflow import information_flow_modularity
 from evomod.modularity.tracking import measure_network
 from evomod.rundir import read_log
 
@@ -162,7 +163,7 @@ def test_report_files_and_values(swept):
     paths = report.write_report(swept, resamples=2000)
     rows = read_csv(paths["report"])
     measures = [r["measure"] for r in rows if r["treatment"] == "PA"]
-    assert measures[:2] == ["q", "ncut"] and "qm" not in measures
+    assert measures[:3] == ["q", "ncut", "information_flow"] and "qm" not in measures
     assert {"performance", "connections", "solve_and", "solve_or", "solve_all_goals"} <= set(measures)
     assert [r["treatment"] for r in rows] == ["PA"] * len(measures) + ["P&CC"] * len(measures)
     by = {(r["treatment"], r["measure"]): r for r in rows}
@@ -176,6 +177,13 @@ def test_report_files_and_values(swept):
         assert float(row["ci_low"]) <= float(row["median"]) <= float(row["ci_high"])
         perf = [read_log(run)[-1]["best"] for run in run_dirs]
         assert float(by[(treatment, "performance")]["median"]) == pytest.approx(np.median(perf))
+        flow = [
+            information_flow_modularity(
+                json.loads((run / "best.json").read_text())["networks"][0]["network"]
+            ).score
+            for run in run_dirs
+        ]
+        assert float(by[(treatment, "information_flow")]["median"]) == pytest.approx(np.median(flow))
         solved = by[(treatment, "solve_all_goals")]
         assert int(solved["solved"]) == sum(
             {"and", "or"} <= set(json.loads((run / "best.json").read_text())["first_solved"])
@@ -191,7 +199,7 @@ def test_report_files_and_values(swept):
             assert float(t["p"]) == pytest.approx(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
     text = paths["markdown"].read_text()
-    assert "| treatment | Q | n-cut | performance | connections |" in text
+    assert "| treatment | Q | n-cut | information-flow modularity | performance | connections |" in text
     assert "## Pairwise tests" in text and "PA vs P&CC" in text
     figures = swept / "figures"
     for stem in (
@@ -364,3 +372,35 @@ def test_median_with_ci_text():
     # Three of five censored: the median and the upper bound are infinite.
     assert report.median_with_ci([1200, 3400, math.inf, math.inf, math.inf], 0).startswith("∞ [1,200")
     assert report.median_with_ci([1500.0, 1500.0], 0) == "1,500 [1,500, 1,500]"
+
+
+def test_holm_by_hand_and_against_the_step_down_procedure():
+    from evomod.report import holm
+
+    # Hand-worked: 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04, lifted to 0.06.
+    assert holm([0.01, 0.04, 0.03, math.nan])[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(holm([0.01, 0.04, 0.03, math.nan])[3])
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        p = list(rng.random(int(rng.integers(1, 8))) ** 3)
+        alpha = float(rng.choice([0.01, 0.05, 0.1]))
+        # Holm's step-down test: reject the k-th smallest while p_(k) <= alpha / (m - k + 1).
+        rejected = set()
+        for k, i in enumerate(np.argsort(p)):
+            if p[i] > alpha / (len(p) - k):
+                break
+            rejected.add(int(i))
+        assert {i for i, q in enumerate(holm(p)) if q <= alpha} == rejected
+
+
+def test_rank_biserial_is_p_greater_minus_p_less():
+    from evomod.report import mann_whitney, rank_biserial
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        a = rng.integers(0, 5, int(rng.integers(1, 12))).astype(float)
+        b = rng.integers(0, 5, int(rng.integers(1, 12))).astype(float)
+        u, _ = mann_whitney(a, b)
+        greater = np.mean(a[:, None] > b[None, :])
+        less = np.mean(a[:, None] < b[None, :])
+        assert rank_biserial(u, len(a), len(b)) == pytest.approx(greater - less, abs=1e-12)
