@@ -31,7 +31,9 @@ mutations like the others: evolution makes them too.
   moves to another allowed value: r = q / G / (c_g - 1).
 * ``layered``: ``mutate`` is a compound of independent operators; each
   elementary change is one single mutation, with the rate the operator
-  gives it applied to the parent alone (N connections, H biases):
+  gives it applied to the parent alone (N connections, s =
+  ``weight_rate_scale``, K entries in the weight list, A allowed weight
+  values, P layer pairs, w_l the width of layer l):
 
   - ``"authors"`` operators: a connection's list position steps down or up,
     r = min(1, s / N) / 2 each (a step clamped at the end of the weight list
@@ -79,6 +81,8 @@ per offspring). k = 1 is computed exactly from the enumeration:
 robustness[0] = sum_m p_m perf(m) >= neutrality = perfect_after[0], with a
 standard error of 0; the other entries carry ``robustness_sem``.
 Performance here is the goal's performance; the penalty plays no part.
+The paths and the flatness draws come from two children of
+``SeedSequence(seed)``, so one does not shift the other.
 
 **Flatness** (layered tanh networks only; ``None`` for the others, whose
 weights are slot counts and gates). The weights of the present connections
