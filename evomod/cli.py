@@ -154,6 +154,22 @@ def _score(args):
         # Placed in the file it is about.
         raise err.renamed(f"{args.network}: {err.field}") from None
     attach_qm(result, network, args.baselines)
+    result["broadness"] = None
+    if args.no_broadness:
+        result["broadness_note"] = "not measured (--no-broadness)"
+    elif config is None:
+        result["broadness_note"] = (
+            "needs the run's task and model: pass --config (or score a run's best.json)"
+        )
+    else:
+        from evomod.analysis import broadness
+
+        try:
+            result["broadness"] = broadness(
+                network, config, samples=args.broadness_samples, seed=args.seed
+            ).to_json()
+        except EvomodError as err:
+            raise err.renamed(f"{args.network}: {err.field}") from None
     if not args.no_qm:
         from pathlib import Path
 
@@ -216,6 +232,25 @@ def _score(args):
         rows.append(
             ("information flow", f"{flow['score']:.4f} ({flow['n_parts']} parts, {flow['method']}): {parts}")
         )
+    b = result["broadness"]
+    if b is None:
+        rows.append(("broadness", result["broadness_note"]))
+    elif not b["perfect"]:
+        rows.append(
+            ("broadness", f"not perfect on any goal (performance {b['performance']:.4f} on {b['goal']})")
+        )
+    else:
+        curve = ", ".join(f"{v:.3f}" for v in b["robustness"])
+        rows.append(
+            (
+                "broadness",
+                f"on {b['goal']}: neutrality {b['neutrality']:.3f} of single mutations by probability, "
+                f"{b['neutrality_count']:.3f} of the {b['n_mutations']} distinct ones",
+            )
+        )
+        rows.append(("robustness (k = 1..)", curve))
+        if b["flatness"]:
+            rows.append(("flatness", json.dumps(b["flatness"])))
     for pair, agreement in result["partition_agreement"].items():
         text = (
             "–"
@@ -350,7 +385,9 @@ def build_parser() -> ArgumentParser:
     p = command(
         "score",
         "modularity of a network JSON or a run's best.json",
-        "Modularity (Q, Qm) and clusterability (n-cut) of one network: a network "
+        "Modularity (Q, Qm), clusterability (n-cut), information-flow modularity, the "
+        "agreement of their partitions, and the broadness of the solution (neutrality, "
+        "robustness, flatness) of one network: a network "
         "JSON file, or a run's best.json (its best network). Networks of at most "
         f"{SCORE_MAX_NODES} nodes are scored.",
     )
@@ -383,6 +420,15 @@ def build_parser() -> ArgumentParser:
         "--no-qm",
         action="store_true",
         help="skip Kashtan & Alon's per-network Qm controls (seconds per network)",
+    )
+    p.add_argument(
+        "--no-broadness", action="store_true", help="skip the broadness of the solution (evomod.analysis)"
+    )
+    p.add_argument(
+        "--broadness-samples",
+        type=int_in(1, 1_000_000),
+        default=1000,
+        help="mutation paths for the robustness curve and draws per noise level for flatness",
     )
     p.set_defaults(func=_score)
     p = command("baseline", "compute Qm baselines (Q_rand, Q_max) for a config's model")

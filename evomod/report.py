@@ -29,6 +29,9 @@ Measures, from each finished run:
 * ``information_flow``: the information-flow modularity of the final best
   network in ``best.json`` (:mod:`evomod.modularity.infoflow`, flip
   interventions, exact search up to 15 nodes); none for feedback circuits;
+* ``neutrality``: the probability that a single mutation of that network
+  keeps it perfect on the goal its run ended on
+  (:func:`evomod.analysis.broadness`); none when it is not perfect there;
 * ``performance``: ``best`` of the last log row;
 * ``connections``: ``connections`` of the last log row;
 * ``solve_GOAL`` (and ``solve_all_goals`` for schedules of several goals):
@@ -57,7 +60,9 @@ RESAMPLES = 10_000
 LEVEL = 0.95
 BOOTSTRAP_SEED = 0
 QM_MEASURES = ("qm", "qm_size", "q_rand", "q_rand_size", "q_max", "q_max_degree")
-BASE_MEASURES = ("q",) + QM_MEASURES + ("ncut", "information_flow", "performance", "connections")
+BASE_MEASURES = (
+    ("q",) + QM_MEASURES + ("ncut", "information_flow", "neutrality", "performance", "connections")
+)
 LABELS = {
     "q": "Q",
     "qm": "Qm",
@@ -68,6 +73,7 @@ LABELS = {
     "q_max_degree": "Q_max (degree-constrained)",
     "ncut": "n-cut",
     "information_flow": "information-flow modularity",
+    "neutrality": "neutrality",
     "performance": "performance",
     "connections": "connections",
 }
@@ -214,21 +220,41 @@ def qm_values(network: dict, config, baselines, samples: int = QM_SAMPLES) -> di
     }
 
 
+def final_network(best: dict) -> dict | None:
+    """The final population's best network (what the last logged Q
+    measures), or for older best.json files the hall of fame's best."""
+    if best.get("final"):
+        return best["final"]["network"]
+    return best["networks"][0]["network"] if best.get("networks") else None
+
+
 def information_flow_of(best: dict, cfg) -> float | None:
     """Information-flow modularity of the run's final best network (None
     without one, or for a circuit with feedback loops, where it is undefined)."""
     from evomod.errors import ConfigError
     from evomod.modularity.infoflow import information_flow_modularity
 
-    if not best.get("networks"):
+    network = final_network(best)
+    if network is None:
         return None
     try:
-        result = information_flow_modularity(
-            best["networks"][0]["network"], lam=getattr(cfg.model, "lam", 20.0)
-        )
+        result = information_flow_modularity(network, lam=getattr(cfg.model, "lam", 20.0))
     except ConfigError:
         return None
     return float(result.score)
+
+
+def neutrality_of(best: dict, cfg) -> float | None:
+    """Neutrality (``evomod.analysis.broadness``) of the final best network
+    on the goal its run ended on; None when it is not perfect there."""
+    from evomod.analysis import broadness
+
+    network = final_network(best)
+    if network is None or "goal" not in best:
+        return None
+    # Neutrality comes from the enumeration alone: one sample path will do.
+    result = broadness(network, cfg, goal=best["goal"], k_max=1, samples=1, sigmas=(0.0,))
+    return result.neutrality if result.perfect else None
 
 
 def summarise_run(
@@ -271,6 +297,7 @@ def summarise_run(
             values.update(qm_values(best["networks"][0]["network"], cfg, baselines, qm_samples))
     values["ncut"] = ncut
     values["information_flow"] = information_flow_of(best, cfg)
+    values["neutrality"] = neutrality_of(best, cfg)
     values["performance"] = log[-1]["best"] if log else None
     values["connections"] = log[-1]["connections"] if log else None
     goals = schedule_goals(cfg) if goals is None else goals

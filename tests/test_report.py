@@ -177,13 +177,11 @@ def test_report_files_and_values(swept):
         assert float(row["ci_low"]) <= float(row["median"]) <= float(row["ci_high"])
         perf = [read_log(run)[-1]["best"] for run in run_dirs]
         assert float(by[(treatment, "performance")]["median"]) == pytest.approx(np.median(perf))
-        flow = [
-            information_flow_modularity(
-                json.loads((run / "best.json").read_text())["networks"][0]["network"]
-            ).score
-            for run in run_dirs
-        ]
+        finals = [json.loads((run / "best.json").read_text()) for run in run_dirs]
+        flow = [information_flow_modularity(b["final"]["network"]).score for b in finals]
         assert float(by[(treatment, "information_flow")]["median"]) == pytest.approx(np.median(flow))
+        # 20 generations: no final network is perfect yet, so none has a neutrality.
+        assert (treatment, "neutrality") not in by
         solved = by[(treatment, "solve_all_goals")]
         assert int(solved["solved"]) == sum(
             {"and", "or"} <= set(json.loads((run / "best.json").read_text())["first_solved"])
@@ -404,3 +402,48 @@ def test_rank_biserial_is_p_greater_minus_p_less():
         greater = np.mean(a[:, None] > b[None, :])
         less = np.mean(a[:, None] < b[None, :])
         assert rank_biserial(u, len(a), len(b)) == pytest.approx(greater - less, abs=1e-12)
+
+
+def test_report_neutrality_by_brute_force():
+    """The report's neutrality of a perfect 14-gate G1 circuit against a
+    count over every single mutation as circuits draw them (a mutable gene
+    uniformly, then one of its other values uniformly), each mutant judged
+    by the plain-Python simulator."""
+    import circuit_reference as ref
+
+    from evomod import config as config_mod
+
+    pairs = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
+    network = {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs + [(0, 1)] * 4)],
+        "outputs": [13],
+    }
+    cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "task": {"name": "logic4"}})
+
+    def perfect(net):
+        return ref.performance(net, lambda p: ref.xor_goal("G1", p)) == 1.0 and ref.effective_gates(net) <= 11
+
+    assert perfect(network)
+    genes = []  # (gate index or None for the output, source slot, allowed values)
+    for g in range(14):
+        for j in range(2):
+            genes.append((g, j, range(4 + g)))
+    genes.append((None, 0, range(4, 18)))
+    total = 0.0
+    for g, j, allowed in genes:
+        current = network["outputs"][0] if g is None else network["gates"][g]["in"][j]
+        others = [v for v in allowed if v != current]
+        for value in others:
+            mutant = json.loads(json.dumps(network))
+            if g is None:
+                mutant["outputs"] = [value]
+            else:
+                mutant["gates"][g]["in"][j] = value
+            total += perfect(mutant) / len(others)
+    expected = total / len(genes)
+    assert 0.05 < expected < 0.95
+    best = {"final": {"network": network}, "goal": "G1"}
+    assert report.neutrality_of(best, cfg) == pytest.approx(expected, abs=1e-12)
+    assert report.neutrality_of({"final": {"network": network}, "goal": "G2"}, cfg) is None

@@ -194,3 +194,49 @@ def test_report_takes_qm_from_the_baseline_cache(tmp_path, small_config):
         assert values["qm"] == pytest.approx(
             (values["q"] - values["q_rand"]) / (values["q_max"] - values["q_rand"])
         )
+
+
+def test_score_cli_information_flow_and_broadness(tmp_path, capsys):
+    """The new score fields: information flow and the partitions' agreement
+    always, broadness once the run's config says which task and model."""
+    pairs = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
+    network = {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs + [(0, 1)] * 4)],
+        "outputs": [13],
+    }
+    path = tmp_path / "g1.json"
+    path.write_text(json.dumps(network))
+    common = [
+        "score",
+        str(path),
+        "--json",
+        "--shuffles",
+        "3",
+        "--no-qm",
+        "--baselines",
+        str(tmp_path / "none"),
+    ]
+    assert cli.main(common) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert alone["broadness"] is None and "--config" in alone["broadness_note"]
+    assert 0 < alone["information_flow"]["score"] <= 1
+    assert set(alone["partition_agreement"]) == {
+        "q_vs_ncut",
+        "q_vs_information_flow",
+        "ncut_vs_information_flow",
+    }
+    config = tmp_path / "run.toml"
+    config.write_text('[model]\nkind = "circuit"\n[task]\nname = "logic4"\n')
+    assert cli.main(common + ["--config", str(config), "--broadness-samples", "50"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    b = scored["broadness"]
+    assert b["perfect"] and b["goal"] == "G1" and b["samples"] == 50
+    assert 0 < b["neutrality"] < 1 and len(b["robustness"]) == 10
+    assert b["robustness"][0] >= b["neutrality"]
+    assert cli.main(common + ["--config", str(config), "--no-broadness"]) == 0
+    assert json.loads(capsys.readouterr().out)["broadness"] is None
+    assert cli.main(["score", str(path), "--no-qm", "--shuffles", "3", "--config", str(config)]) == 0
+    table = capsys.readouterr().out
+    assert "information flow" in table and "neutrality" in table and "agreement q vs ncut" in table
