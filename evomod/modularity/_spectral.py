@@ -31,12 +31,15 @@ operation of the reference in the same order:
 
 If numpy's OpenBLAS symbols cannot be found, or a self-check against numpy
 on a few random inputs finds any difference (another BLAS, or a numpy whose
-``@`` dispatches differently), the reference runs instead.
+``@`` dispatches differently), the reference runs instead
+(:func:`use_compiled` says which); so it does inside a
+:func:`reference_implementation` block.
 """
 
 from __future__ import annotations
 
 import ctypes
+from contextlib import contextmanager
 
 import numpy as np
 from numba import njit, types
@@ -255,7 +258,7 @@ def bisect(b: np.ndarray, norm: float, refine: bool, min_gain: float) -> np.ndar
     """:func:`bisect_reference`'s labels, computed by the compiled kernel when
     it is available."""
     if _use_kernels(b):
-        return _bisect_kernel(b, float(norm), bool(refine), float(min_gain))
+        return bisect_compiled(b, float(norm), bool(refine), float(min_gain))
     return bisect_reference(b, norm, refine, min_gain)
 
 
@@ -268,17 +271,31 @@ def refine(b: np.ndarray, labels: np.ndarray) -> np.ndarray:
             # The kernels number modules from 0; the reference starts by
             # renumbering anyway, so this changes nothing.
             labels = canonical_labels(labels)
-        return _refine_kernel(b, np.ascontiguousarray(labels, dtype=np.int64))
+        return refine_compiled(b, np.ascontiguousarray(labels, dtype=np.int64))
     return refine_reference(b, labels)
 
 
-def kernels_available() -> bool:
-    """Whether :func:`bisect` and :func:`refine` run compiled (numpy's OpenBLAS
-    found and the self-check passed)."""
+def use_compiled() -> bool:
+    """Whether the compiled kernels run: numpy's OpenBLAS was found, the
+    self-check passed, and no :func:`reference_implementation` block is open."""
     global _AVAILABLE
+    if _FORCE_REFERENCE:
+        return False
     if _AVAILABLE is None:
         _AVAILABLE = _bind_numpy_openblas() and _self_check()
     return _AVAILABLE
+
+
+@contextmanager
+def reference_implementation():
+    """Within the block, the numpy reference runs everywhere the kernels would
+    (tests and benchmarks compare the two)."""
+    global _FORCE_REFERENCE
+    before, _FORCE_REFERENCE = _FORCE_REFERENCE, True
+    try:
+        yield
+    finally:
+        _FORCE_REFERENCE = before
 
 
 def _use_kernels(b) -> bool:
@@ -291,7 +308,7 @@ def _use_kernels(b) -> bool:
         and b.shape[0] == b.shape[1]
         and b.shape[0] > 0
         and b.flags.c_contiguous
-        and kernels_available()
+        and use_compiled()
     )
 
 
@@ -299,6 +316,7 @@ def _use_kernels(b) -> bool:
 # numpy's OpenBLAS, called from compiled code
 
 _AVAILABLE: bool | None = None
+_FORCE_REFERENCE = False
 
 # CBLAS enum values (cblas.h).
 _ROW_MAJOR, _COL_MAJOR, _NO_TRANS, _TRANS = 101, 102, 111, 112
@@ -842,7 +860,7 @@ def _resplit_pairs(b, labels, margin):
 
 
 @njit(cache=True)
-def _refine_kernel(b, labels):
+def refine_compiled(b, labels):
     margin = EPS * max(1.0, _abs_sum(b))
     labels = _polish(b, labels, margin)
     best = _value(b, labels)
@@ -855,7 +873,7 @@ def _refine_kernel(b, labels):
 
 
 @njit(cache=True)
-def _bisect_kernel(b, norm, refine, min_gain):
+def bisect_compiled(b, norm, refine, min_gain):
     n = b.shape[0]
     labels = np.zeros(n, dtype=np.int64)
     pending = [np.arange(n)]
