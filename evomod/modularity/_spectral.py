@@ -279,11 +279,11 @@ def use_compiled() -> bool:
     """Whether the compiled kernels run: numpy's OpenBLAS was found, the
     self-check passed, and no :func:`reference_implementation` block is open."""
     global _AVAILABLE
-    if _FORCE_REFERENCE:
-        return False
     if _AVAILABLE is None:
+        # Bound even when the reference is forced, so that a kernel called
+        # directly never meets an unresolved symbol (numba would call address 0).
         _AVAILABLE = _bind_numpy_openblas() and _self_check()
-    return _AVAILABLE
+    return _AVAILABLE and not _FORCE_REFERENCE
 
 
 @contextmanager
@@ -706,6 +706,44 @@ def _sign_vector(lead):
     return s
 
 
+@njit(cache=True)
+def _new_memo(n):
+    """Room for the leading eigenpairs of 64 groups of b's n nodes, keyed by
+    bit masks (so none when n > 62)."""
+    cap = 64 if n <= 62 else 0
+    return np.zeros(cap, dtype=np.int64), np.zeros((cap, 2)), np.zeros((cap, n)), np.zeros(1, dtype=np.int64)
+
+
+@njit(cache=True)
+def _leading(bg, group, memo):
+    """Largest eigenvalue, largest |eigenvalue| and leading eigenvector of
+    bg = B^(group), as _eigh gives them.
+
+    Bisection and the pair re-splits often meet the same group (a pair of
+    final modules is the module bisection split; with two modules, the
+    whole graph), and dsyevd is three quarters of the kernels' time. The
+    same input gives dsyevd's same output, so the first answer is reused."""
+    masks, tops, leads, count = memo
+    m = group.size
+    key = 0
+    if masks.size > 0:
+        for g in group:
+            key |= np.int64(1) << g
+        for r in range(count[0]):
+            if masks[r] == key:
+                return tops[r, 0], tops[r, 1], leads[r, :m].copy()
+    vals, vecs = _eigh(bg)
+    top, absmax = vals[-1], np.abs(vals).max()
+    lead = vecs[:, -1].copy()
+    if count[0] < masks.size:
+        r = count[0]
+        masks[r] = key
+        tops[r, 0], tops[r, 1] = top, absmax
+        leads[r, :m] = lead
+        count[0] += 1
+    return top, absmax, lead
+
+
 # ---------------------------------------------------------------------------
 # Compiled kernels, line for line the reference functions above.
 
@@ -833,7 +871,7 @@ def _multiway_kl(b, labels, margin):
 
 
 @njit(cache=True)
-def _resplit_pairs(b, labels, margin):
+def _resplit_pairs(b, labels, margin, memo):
     labels = _canonical(labels)
     best = _value(b, labels)
     improved = True
@@ -844,8 +882,7 @@ def _resplit_pairs(b, labels, margin):
             for c2 in range(c1 + 1, k):
                 group = np.flatnonzero((labels == c1) | (labels == c2))
                 bg = _group_matrix(b, group)
-                _, vecs = _eigh(bg)
-                s = _kl_refine(bg, _sign_vector(vecs[:, -1]))
+                s = _kl_refine(bg, _sign_vector(_leading(bg, group, memo)[2]))
                 trial = labels.copy()
                 for t in range(group.size):
                     trial[group[t]] = c1 if s[t] > 0 else c2
@@ -860,12 +897,12 @@ def _resplit_pairs(b, labels, margin):
 
 
 @njit(cache=True)
-def refine_compiled(b, labels):
+def _refine(b, labels, memo):
     margin = EPS * max(1.0, _abs_sum(b))
     labels = _polish(b, labels, margin)
     best = _value(b, labels)
     while True:
-        candidate = _resplit_pairs(b, _polish(b, _multiway_kl(b, labels, margin), margin), margin)
+        candidate = _resplit_pairs(b, _polish(b, _multiway_kl(b, labels, margin), margin), margin, memo)
         value = _value(b, candidate)
         if value <= best + margin:
             return labels
@@ -873,7 +910,7 @@ def refine_compiled(b, labels):
 
 
 @njit(cache=True)
-def bisect_compiled(b, norm, refine, min_gain):
+def _bisect(b, norm, refine, min_gain, memo):
     n = b.shape[0]
     labels = np.zeros(n, dtype=np.int64)
     pending = [np.arange(n)]
@@ -883,10 +920,9 @@ def bisect_compiled(b, norm, refine, min_gain):
         if group.size < 2:
             continue
         bg = _group_matrix(b, group)
-        vals, vecs = _eigh(bg)
-        if vals[-1] <= EPS * max(1.0, np.abs(vals).max()):
+        top, absmax, lead = _leading(bg, group, memo)
+        if top <= EPS * max(1.0, absmax):
             continue
-        lead = vecs[:, -1].copy()
         if lead[np.argmax(np.abs(lead))] < 0:
             lead = -lead
         s = _sign_vector(lead)
@@ -903,4 +939,28 @@ def bisect_compiled(b, norm, refine, min_gain):
         next_label += 1
         pending.append(group[s > 0])
         pending.append(side)
+    return labels
+
+
+# Entry points of the compiled code (call them only when use_compiled()).
+
+
+@njit(cache=True)
+def bisect_compiled(b, norm, refine, min_gain):
+    return _bisect(b, norm, refine, min_gain, _new_memo(b.shape[0]))
+
+
+@njit(cache=True)
+def refine_compiled(b, labels):
+    return _refine(b, labels, _new_memo(b.shape[0]))
+
+
+@njit(cache=True)
+def partition_compiled(b, norm, spectral, min_gain):
+    """``refine(b, bisect(b, norm, True, min_gain))`` if ``spectral``, else
+    ``bisect(b, norm, False, min_gain)``, both steps sharing one memo."""
+    memo = _new_memo(b.shape[0])
+    labels = _bisect(b, norm, spectral, min_gain, memo)
+    if spectral:
+        labels = _refine(b, labels, memo)
     return labels

@@ -28,8 +28,7 @@ from evomod.modularity._spectral import (
     _canonical,
     _pairwise_sum,
     _row_sum,
-    bisect_compiled,
-    refine_compiled,
+    partition_compiled,
     use_compiled,
 )
 from evomod.modularity.cut import ncut
@@ -118,10 +117,7 @@ def _measure_kernel(raw, outputs, directed, spectral, min_gain):
             for j in range(live.size):
                 sub[i, j] = a[live[i], live[j]]
         b, norm = _modularity_matrix(sub, directed)
-        if spectral:
-            sub_labels = refine_compiled(b, bisect_compiled(b, norm, True, min_gain))
-        else:
-            sub_labels = bisect_compiled(b, norm, False, min_gain)
+        sub_labels = partition_compiled(b, norm, spectral, min_gain)
         for i in range(live.size):
             labels[live[i]] = n + sub_labels[i]
     labels = _canonical(labels)
