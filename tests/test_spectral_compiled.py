@@ -27,7 +27,7 @@ from evomod.modularity.q import modularity_matrix
 # Without numpy's OpenBLAS (another numpy build) only the reference ever
 # runs and there is nothing to compare; with it, the kernels must be in use.
 pytestmark = pytest.mark.skipif(
-    not _spectral._bind_numpy_openblas(), reason="numpy's OpenBLAS symbols not found: the kernels never run"
+    not _spectral._BOUND, reason="numpy's OpenBLAS symbols not found: the kernels never run"
 )
 
 METHODS = ("spectral", "clune")

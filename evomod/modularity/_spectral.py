@@ -280,9 +280,7 @@ def use_compiled() -> bool:
     self-check passed, and no :func:`reference_implementation` block is open."""
     global _AVAILABLE
     if _AVAILABLE is None:
-        # Bound even when the reference is forced, so that a kernel called
-        # directly never meets an unresolved symbol (numba would call address 0).
-        _AVAILABLE = _bind_numpy_openblas() and _self_check()
+        _AVAILABLE = _BOUND and _self_check()
     return _AVAILABLE and not _FORCE_REFERENCE
 
 
@@ -376,6 +374,11 @@ def _bind_numpy_openblas() -> bool:
                 llvm.add_symbol(ours, ctypes.cast(getattr(lib, name), ctypes.c_void_p).value)
             return True
     return False
+
+
+# At import, not on first use: a kernel called before its symbols are
+# registered would call address 0 (numba resolves them when it loads code).
+_BOUND = _bind_numpy_openblas()
 
 
 def _self_check() -> bool:
