@@ -1,7 +1,8 @@
 """Timing of the modularity maximisers on evolved-size networks.
 
-    python benchmarks/bench_modularity.py                 # timing table
+    python benchmarks/bench_modularity.py                 # timing tables
     python benchmarks/bench_modularity.py --agreement 200 # + exact-vs-spectral study
+    python benchmarks/bench_modularity.py --measure-only  # only the measure_network table
 
 The table times ``maximize_q`` with each method on (a) a retina-like layered
 network (Clune's 8-8-4-2-1, 17 live nodes after pruning; directed Q as
@@ -10,6 +11,18 @@ Alon), next to ``networkx.community.louvain_communities`` on the same graph
 and, for reference, igraph's exact optimum where it applies (undirected
 only). Every function is called once before timing so imports and numba
 compilation are excluded; figures are medians over repeats.
+
+The second table times the evolution loop's per-generation measurement,
+``tracking.measure_network`` (parse, prune, maximise Q, count modules,
+n-cut), compiled against the numpy reference
+(``_spectral.reference_implementation()``), on the distinct networks that
+short runs of the shipped configs actually measured: NAND circuits (MVG,
+undirected spectral Q), threshold retina networks (undirected spectral) and
+Clune's layered networks (directed, Clune's method as configured, and the
+spectral method). Both are called once per network first (numba's
+compilation and cache loading excluded); every call is then timed in CPU
+time (the machine is shared), medians over all calls; the results of the
+two are checked identical on every network.
 
 ``--agreement N`` draws N random 8-8-4-2-1 networks with 20-60 edges,
 prunes them as Clune et al. do, and reports how often the spectral (and
@@ -25,7 +38,10 @@ import time
 import networkx as nx
 import numpy as np
 
-from evomod.modularity import clusterability, maximize_q, network_graph
+from evomod import config as config_mod
+from evomod.evolve import Evolution
+from evomod.modularity import _spectral, clusterability, maximize_q, network_graph, tracking
+from evomod.network_format import parse_network
 
 SIZES = [8, 8, 4, 2, 1]
 
@@ -228,6 +244,91 @@ def agreement(n_networks, seed=2024):
             )
 
 
+# (label, config under experiments/, population, elite (None: the config's
+# selection as it is), generations, log every, method (None: the config's))
+MEASURE_RUNS = (
+    ("NAND circuits, undirected, spectral", "kashtan2005/g1g2_alternating.toml", 300, 90, 1500, 5, None),
+    ("threshold retina, undirected, spectral", "kashtan2005/retina_fixed.toml", 200, 50, 1000, 5, None),
+    ("layered retina, directed, clune", "clune2013/pcc.toml", 200, None, 300, 3, None),
+    ("layered retina, directed, spectral", "clune2013/pcc.toml", 200, None, 300, 3, "spectral"),
+)
+EXPERIMENTS = __file__.rsplit("/", 2)[0] + "/experiments/"
+
+
+def measured_networks(path, population, elite, generations, every, seed=1):
+    """The distinct networks a short run of ``path`` hands its measure, in
+    order, and the run's config."""
+    data = config_mod.read_toml(EXPERIMENTS + path)
+    data.update(population=population, stop_when="never", log_modularity_every=every)
+    if elite is not None:
+        data.setdefault("selection", {})["elite"] = elite
+    cfg = config_mod.from_dict(data, seed=seed)
+    seen = {}
+
+    def record(network):
+        seen.setdefault(repr(network), network)
+        return {"q": 0.0, "modules": 0, "ncut": 0.0}
+
+    evolution = Evolution(cfg, measure=record)
+    evolution.run(evolution.initial_state(), generations)
+    return list(seen.values()), cfg
+
+
+def cpu_times(fn, items):
+    times = []
+    for item in items:
+        t0 = time.process_time()
+        fn(item)
+        times.append(time.process_time() - t0)
+    return times
+
+
+def measure_table(limit, repeats):
+    print(
+        "\nmeasure_network per call (CPU us, median over all calls): numpy reference against "
+        "compiled, on the distinct networks short runs measured"
+    )
+    if not _spectral.use_compiled():
+        print("  the compiled kernels are unavailable here (numpy's OpenBLAS not bound): nothing to compare")
+        return
+    header = ("networks", "count", "nodes", "reference", "compiled", "ratio", "parse", "identical")
+    print(
+        f"{header[0]:<40} {header[1]:>5} {header[2]:>5} {header[3]:>10} {header[4]:>9} {header[5]:>6} "
+        f"{header[6]:>6} {header[7]:>9}"
+    )
+    for label, path, population, elite, generations, every, method in MEASURE_RUNS:
+        nets, cfg = measured_networks(path, population, elite, generations, every)
+        nets = nets[-limit:]  # the later, more evolved ones
+        directed, method = cfg.modularity_directed, method or cfg.modularity_method
+
+        def compiled(net):
+            return tracking.measure_network(net, directed, method)
+
+        def reference(net):
+            with _spectral.reference_implementation():
+                return tracking.measure_network(net, directed, method)
+
+        same = all(_same(compiled(net), reference(net)) for net in nets)  # also the warm-up
+        fast, slow = [], []
+        for r in range(repeats):
+            fast += cpu_times(compiled, nets)
+            if r % 4 == 0:  # the reference is ~10x slower: fewer rounds, interleaved
+                slow += cpu_times(reference, nets)
+        parse = statistics.median(cpu_times(parse_network, nets))
+        nodes = statistics.median(network_graph(net, directed=True).n_nodes for net in nets)
+        t_fast, t_slow = statistics.median(fast), statistics.median(slow)
+        print(
+            f"{label:<40} {len(nets):>5} {nodes:>5.0f} {1e6 * t_slow:>10.0f} {1e6 * t_fast:>9.0f} "
+            f"{t_slow / t_fast:>5.1f}x {1e6 * parse:>6.0f} {'yes' if same else 'NO':>9}"
+        )
+    print("(nodes: median after pruning; parse: parse_network alone, part of both columns)")
+
+
+def _same(x, y):
+    nan = all(isinstance(d["ncut"], float) and d["ncut"] != d["ncut"] for d in (x, y))
+    return x["q"] == y["q"] and x["modules"] == y["modules"] and (nan or x["ncut"] == y["ncut"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -237,8 +338,21 @@ def main():
         metavar="N",
         help="also compare exact and spectral Q on N random networks",
     )
+    parser.add_argument(
+        "--measure-networks",
+        type=int,
+        default=120,
+        metavar="N",
+        help="networks per kind in the measure table",
+    )
+    parser.add_argument(
+        "--measure-repeats", type=int, default=8, help="timed passes over them (compiled; reference: 1 in 4)"
+    )
+    parser.add_argument("--measure-only", action="store_true", help="only the measure_network table")
     args = parser.parse_args()
-    table()
+    if not args.measure_only:
+        table()
+    measure_table(args.measure_networks, args.measure_repeats)
     if args.agreement:
         agreement(args.agreement)
 
