@@ -10,7 +10,10 @@ For each run directory: the best network of its final population
 (``best.json`` ``final``, or ranked from ``population.npz``; ``--network
 hall`` takes the hall of fame's ``networks[0]``, the best ever seen) must
 be perfect on goal A (the goal the run ended on, or ``--from``); networks that
-are not are skipped and listed. The adaptation evolves under a fixed goal B
+are not are skipped and listed. ``--from none`` drops that requirement:
+every run's network adapts, whatever it was perfect on (for schedules whose
+final population is rarely perfect, so that the networks compared are not
+only the few that happened to be). The adaptation evolves under a fixed goal B
 with the run's own config otherwise (model, treatment, cost, selection, seed),
 ``generations = --cap`` and ``stop_when = "current_goal"``. A network already
 perfect on B needs 0 generations. "Perfect" is judged on every input pattern
@@ -34,6 +37,9 @@ from typing import Sequence
 import numpy as np
 
 from evomod.errors import ConfigError, FileError
+
+# ``--from none``: no goal the network must be perfect on first.
+ANY_NETWORK = "none"
 
 CSV_COLUMNS = (
     "source",
@@ -155,8 +161,9 @@ def adapt_network(config: dict, network: dict, goal_a: str, goal_b: str) -> dict
     evolution = Evolution(cfg)
     model = evolution.parts.model
     genome = model.from_json(network)
-    on_a = float(evolution.evaluate(genome, goal_a, None)[0])
-    if on_a < 1.0:
+    # goal_a "none": any network adapts, perfect on some goal or not.
+    on_a = None if goal_a == ANY_NETWORK else float(evolution.evaluate(genome, goal_a, None)[0])
+    if on_a is not None and on_a < 1.0:
         return {
             "skipped": f"its best network is not perfect on {goal_a} (performance {on_a:.4g})",
             "performance_a": on_a,
@@ -285,7 +292,8 @@ def run_adaptation(
         task = build_parts(cfg).task
         task.target(to, "--to")
         goal_a = goal_from or best.get("goal")
-        task.target(goal_a, "--from")
+        if goal_a != ANY_NETWORK:
+            task.target(goal_a, "--from")
         try:
             raw = adaptation_config(cfg, to, cap, population)
             config_mod.from_dict(raw)

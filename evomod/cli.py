@@ -520,7 +520,8 @@ def build_parser() -> ArgumentParser:
         "--from",
         dest="goal_from",
         default=None,
-        help="goal A the network must be perfect on (default: the goal its run ended on)",
+        help="goal A the network must be perfect on (default: the goal its run ended on; "
+        "'none': no requirement, every run's network adapts)",
     )
     p.add_argument("--out", required=True, help="directory for adapt.json, adapt.csv and the figure")
     p.add_argument("--cap", type=int, default=5000, help="give up after this many generations")

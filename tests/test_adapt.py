@@ -333,3 +333,25 @@ def test_real_layered_run_that_is_not_perfect_is_skipped(tmp_path, small_config)
     data = adapt.run_adaptation([tmp_path / "run"], "or", tmp_path / "out", cap=5, progress=False)
     assert data["results"] == [] and "not perfect on and" in data["skipped"][0]["reason"]
     assert (tmp_path / "out" / "adapt.csv").read_text().strip() == ",".join(adapt.CSV_COLUMNS)
+
+
+def test_from_none_adapts_imperfect_networks_too(tmp_path):
+    """--from none: a network that is not perfect on its run's goal (G1_WITH_OR
+    in a run that ended on G2) is adapted rather than skipped, and its time is
+    the first generation holding a perfect G2 circuit, found by the
+    independent simulator."""
+    run = make_run(tmp_path / "g2", G1_WITH_OR, goal="G2")
+    strict = adapt.run_adaptation([run], "G2", tmp_path / "strict", cap=30, population=60, progress=False)
+    assert strict["results"] == [] and "not perfect on G2" in strict["skipped"][0]["reason"]
+    data = adapt.run_adaptation(
+        [run], "G2", tmp_path / "out", cap=30, population=60, goal_from="none", progress=False
+    )
+    assert data["skipped"] == []
+    (result,) = data["results"]
+    assert result["goal_a"] == "none" and result["performance_a"] is None
+    raw = adapt.adaptation_config(
+        config_mod.from_dict(json.loads((run / "config.json").read_text())), "G2", 30, 60
+    )
+    expected = first_perfect_generation(raw, G1_WITH_OR, g2, 30)
+    assert expected is not None and expected >= 1
+    assert (result["generations"], result["solved"]) == (expected, True)
