@@ -158,7 +158,7 @@ def main():
             if args.broadness:
                 from evomod.analysis import broadness
 
-                entry["broadness"] = broadness(network, config, goal=goal, seed=0)
+                entry["broadness"] = broadness(network, config, goal=goal, seed=0).to_json()
                 entry["neutrality"] = entry["broadness"]["neutrality"]
             networks.append(entry)
     measures = [m for m in MEASURES if any(n.get(m) is not None for n in networks)]
