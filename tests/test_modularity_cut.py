@@ -242,3 +242,45 @@ def test_clusterability_errors():
         clusterability(two_cliques(), 11)
     with pytest.raises(ConfigError, match="n_shuffles"):
         clusterability(two_cliques(), 2, n_shuffles=0)
+
+
+# A shuffle of an evolved circuit's graph (edge weight 2 each) that falls
+# into two components, nodes 1 and 12 alone: LAPACK's subset eigensolver
+# fails to converge on the repeated eigenvalue 0 this gives.
+TWO_COMPONENT_NEIGHBOURS = [
+    [6, 10, 11],
+    [12],
+    [4, 13, 14],
+    [5, 8, 10],
+    [2, 9, 10, 15, 17],
+    [3, 8, 16],
+    [0, 13],
+    [10, 14, 15],
+    [3, 5],
+    [4, 11, 17],
+    [0, 3, 4, 7, 11, 15, 16],
+    [0, 9, 10, 13, 15],
+    [1],
+    [2, 6, 11, 16],
+    [2, 7],
+    [4, 7, 10, 11],
+    [5, 10, 13],
+    [4, 9],
+]
+
+
+def test_spectral_partition_of_a_disconnected_graph_finds_its_components():
+    n = len(TWO_COMPONENT_NEIGHBOURS)
+    w = np.zeros((n, n))
+    for i, neighbours in enumerate(TWO_COMPONENT_NEIGHBOURS):
+        w[i, neighbours] = 2.0
+    assert np.array_equal(w, w.T)
+    g = nx.from_numpy_array(w)
+    assert sorted(map(sorted, nx.connected_components(g)), key=len) == [
+        [1, 12],
+        sorted(set(range(n)) - {1, 12}),
+    ]
+    labels = spectral_partition(w, 2, seed=0)
+    # The only 2-cut that cuts nothing is the components themselves.
+    assert labels[1] == labels[12] and set(labels[[1, 12]]).isdisjoint(np.delete(labels, [1, 12]))
+    assert ncut(w, labels) == pytest.approx(0.0, abs=1e-12)

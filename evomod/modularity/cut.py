@@ -112,7 +112,16 @@ def _spectral_partition(w: np.ndarray, k: int, kmeans_seed: int) -> np.ndarray:
     if k == n:
         return np.arange(n, dtype=np.int64)
     degree = w.sum(axis=1)
-    _, vecs = scipy.linalg.eigh(np.diag(degree) - w, np.diag(degree), subset_by_index=[0, k - 1])
+    laplacian, d = np.diag(degree) - w, np.diag(degree)
+    try:
+        _, vecs = scipy.linalg.eigh(laplacian, d, subset_by_index=[0, k - 1])
+    except np.linalg.LinAlgError:
+        # The subset driver's inverse iteration can fail on a repeated
+        # eigenvalue (0, once per component of a disconnected graph); the
+        # full divide-and-conquer driver does not. Only then, so that every
+        # partition the subset driver gives stays as it was.
+        _, vecs = scipy.linalg.eigh(laplacian, d, driver="gvd")
+        vecs = vecs[:, :k]
     km = KMeans(n_clusters=k, n_init=10, random_state=kmeans_seed)
     with warnings.catch_warnings():
         # Fewer distinct points than k (very symmetric graphs) only means
