@@ -1,8 +1,11 @@
 """Convergence and held-out adaptation of the goal-schedule study.
 
 Reads the runs of ``goals.toml`` and ``goals_heldout.toml`` and the
-``evomod adapt`` results on them, and prints two tables (Markdown):
+``evomod adapt`` results on them, and prints three tables (Markdown):
 
+0. **Final networks**: the medians of ``evomod report``'s final measures (Q,
+   n-cut, information-flow modularity, neutrality, performance,
+   connections) of every treatment of every sweep, side by side.
 1. **Convergence.** Per run, the fraction of epoch ends (the last generation
    of each 20-generation epoch) in the second half of the run at which the
    population's best network is perfect on that epoch's goal (``best`` = 1
@@ -36,6 +39,8 @@ import numpy as np
 from evomod.report import holm, mann_whitney, median_with_ci, rank_biserial, run_entries
 from evomod.rundir import read_log
 
+FINAL_MEASURES = ("q", "ncut", "information_flow", "neutrality", "performance", "connections")
+
 
 def perfect_epoch_ends(run: Path, period: int = 20) -> float:
     rows = read_log(run)
@@ -67,12 +72,31 @@ def main():
     )
     args = parser.parse_args()
 
+    # Final values of every treatment of every sweep side by side (one
+    # report per sweep cannot compare treatments across sweeps).
+    from evomod.report import collect, label, measure_values
+
+    finals: dict[str, dict[str, list[float]]] = {}
+    for sweep in args.runs:
+        collected = collect(Path(sweep))
+        for t in collected.treatments:
+            finals[t] = {m: measure_values(collected, t, m) for m in FINAL_MEASURES}
+    lines_final = ["### Final networks (generation 20,000)", ""]
+    lines_final += ["| treatment | " + " | ".join(label(m) for m in FINAL_MEASURES) + " |"]
+    lines_final.append("|---|" + "---|" * len(FINAL_MEASURES))
+    for t, values in finals.items():
+        cells = [f"{median_with_ci(values[m])} (n = {len(values[m])})" for m in FINAL_MEASURES]
+        lines_final.append(f"| {t} | " + " | ".join(cells) + " |")
+    for m in FINAL_MEASURES:
+        lines_final += ["", f"{label(m)}:", ""] + compare({t: v[m] for t, v in finals.items()})
+    lines_final.append("")
+
     convergence: dict[str, list[float]] = {}
     for sweep in args.runs:
         for treatment, _, path in run_entries(Path(sweep)):
             if (path / "best.json").exists():
                 convergence.setdefault(treatment, []).append(perfect_epoch_ends(path))
-    lines = ["### Convergence: epoch ends with a perfect best, second half of each run", ""]
+    lines = lines_final + ["### Convergence: epoch ends with a perfect best, second half of each run", ""]
     lines += ["| treatment | runs | fraction [95 % CI] | runs never perfect there |", "|---|---|---|---|"]
     for t, values in convergence.items():
         never = sum(v == 0 for v in values)
@@ -95,7 +119,7 @@ def main():
     if results:
         lines += [f"### Adaptation to {goal}, never shown in training", ""]
         lines += [
-            "| treatment | eligible (final best perfect) | adapted within the cap "
+            "| treatment | networks adapted (of the finished runs) | adapted within the cap "
             "| generations, median [95 % CI] |",
             "|---|---|---|---|",
         ]
