@@ -79,3 +79,19 @@ def effective_gates(circuit: dict) -> int:
             seen.add(node)
             stack.extend(gates[node])
     return len(seen)
+
+
+# Kashtan & Alon's modular G1 solution: two 4-NAND XORs (gates 4-7 and 8-11)
+# and an AND (12, 13), with four spare gates reading inputs 0 and 1.
+G1_SOLUTION = {
+    "kind": "circuit",
+    "inputs": [0, 1, 2, 3],
+    "gates": [
+        {"id": 4 + i, "in": list(p)}
+        for i, p in enumerate(
+            [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
+            + [(0, 1)] * 4
+        )
+    ],
+    "outputs": [13],
+}

@@ -413,13 +413,7 @@ def test_report_neutrality_by_brute_force():
 
     from evomod import config as config_mod
 
-    pairs = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
-    network = {
-        "kind": "circuit",
-        "inputs": [0, 1, 2, 3],
-        "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs + [(0, 1)] * 4)],
-        "outputs": [13],
-    }
+    network = ref.G1_SOLUTION
     cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "task": {"name": "logic4"}})
 
     def perfect(net):

@@ -199,13 +199,9 @@ def test_report_takes_qm_from_the_baseline_cache(tmp_path, small_config):
 def test_score_cli_information_flow_and_broadness(tmp_path, capsys):
     """The new score fields: information flow and the partitions' agreement
     always, broadness once the run's config says which task and model."""
-    pairs = [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
-    network = {
-        "kind": "circuit",
-        "inputs": [0, 1, 2, 3],
-        "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(pairs + [(0, 1)] * 4)],
-        "outputs": [13],
-    }
+    import circuit_reference as ref
+
+    network = ref.G1_SOLUTION
     path = tmp_path / "g1.json"
     path.write_text(json.dumps(network))
     common = [

@@ -180,10 +180,10 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
-from numba import njit
 from scipy.sparse.csgraph import connected_components
 
 from evomod.errors import ConfigError
+from evomod.modularity._exact import _subset_dp_tables
 from evomod.modularity._validate import (
     as_adjacency,
     as_labels,
@@ -512,36 +512,6 @@ def partition_score(influence, labels) -> float:
 # -- the search -----------------------------------------------------------------------
 
 
-@njit(cache=True)
-def _partition_dp(gain):
-    """The partition of the node set (bitmask ``len(gain) - 1``) maximising the sum
-    of ``gain[part]``; returns (its value, choice) with ``choice[S]`` the part
-    holding S's lowest node in S's best partition. Coarser parts come first, so
-    ties go to the coarser partition."""
-    n_sets = gain.shape[0]
-    best = np.empty(n_sets)
-    choice = np.zeros(n_sets, dtype=np.int64)
-    best[0] = 0.0
-    for s in range(1, n_sets):
-        low = s & -s
-        rest = s ^ low
-        top = -np.inf
-        pick = s
-        sub = rest
-        while True:
-            part = sub | low
-            value = gain[part] + best[s ^ part]
-            if value > top:
-                top = value
-                pick = part
-            if sub == 0:
-                break
-            sub = (sub - 1) & rest
-        best[s] = top
-        choice[s] = pick
-    return best[n_sets - 1], choice
-
-
 def _exact(influence: np.ndarray) -> np.ndarray:
     """Labels of the partition with the highest r (Dinkelbach over subset DP);
     all zeros (one part) when none has r > 0."""
@@ -553,7 +523,9 @@ def _exact(influence: np.ndarray) -> np.ndarray:
     tol = SCORE_TOLERANCE * total
     lam, best = 1.0, np.zeros(n, dtype=np.int64)
     for _ in range(200):  # each step lowers lam to another partition's ratio; a handful suffice
-        value, choice = _partition_dp(within - lam * expected)
+        # The best partition by a sum over parts: the same subset DP as exact Q.
+        sums, choice = _subset_dp_tables(within - lam * expected, n)
+        value = sums[2**n - 1]
         if value <= (1.0 - lam) * total + tol:
             break
         labels = np.zeros(n, dtype=np.int64)
