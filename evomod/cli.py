@@ -250,7 +250,9 @@ def _score(args):
         )
         rows.append(("robustness (k = 1..)", curve))
         if b["flatness"]:
-            rows.append(("flatness", json.dumps(b["flatness"])))
+            flat = b["flatness"]
+            steps = ", ".join(f"σ {s:g}: +{d:.4f}" for s, d in zip(flat["sigma"], flat["loss_increase"]))
+            rows.append(("flatness (loss increase)", steps))
     for pair, agreement in result["partition_agreement"].items():
         text = (
             "–"
