@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from evomod import config as config_mod
-from evomod.analysis import broadness, real_valued_outputs, single_mutations
+from evomod.analysis import DEFAULT_SIGMAS, broadness, real_valued_outputs, single_mutations
 from evomod.errors import ConfigError
 from evomod.models.circuit import CircuitModel
 from evomod.models.layered import LayeredModel
@@ -557,3 +557,31 @@ def test_bad_input_is_one_config_error(arguments, field):
         broadness(network, **arguments)
     assert err.value.field == field
     assert "\n" not in str(err.value) and str(err.value).startswith(f"{field}: ")
+
+
+def test_score_command_prints_flatness_for_layered_networks(tmp_path, capsys):
+    from evomod import cli
+
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(retina_layered()))
+    config = tmp_path / "run.toml"
+    config.write_text('[model]\nkind = "layered"\n[task]\nname = "retina"\n[schedule]\ngoals = ["and"]\n')
+    args = [
+        "score",
+        str(path),
+        "--no-qm",
+        "--shuffles",
+        "3",
+        "--config",
+        str(config),
+        "--broadness-samples",
+        "40",
+    ]
+    assert cli.main(args + ["--json"]) == 0
+    flat = json.loads(capsys.readouterr().out)["broadness"]["flatness"]
+    assert flat["sigma"] == list(DEFAULT_SIGMAS) and len(flat["loss_increase"]) == len(DEFAULT_SIGMAS)
+    assert cli.main(args) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("flatness")]
+    assert len(row) == 1 and all(
+        f"σ {s:g}: +{d:.4f}" in row[0] for s, d in zip(flat["sigma"], flat["loss_increase"])
+    )
