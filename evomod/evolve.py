@@ -58,6 +58,16 @@ def _same_genome(a, b) -> bool:
     return all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def _genome_key(genome) -> bytes:
+    """Bytes equal exactly when ``_same_genome`` holds (genomes of one run:
+    the same arrays, shapes and dtypes); -0.0 is written as 0.0, which
+    ``np.array_equal`` counts as equal."""
+    return b"".join(
+        (np.asarray(v) + 0.0 if np.asarray(v).dtype.kind == "f" else np.asarray(v)).tobytes()
+        for v in genome.values()
+    )
+
+
 @dataclass
 class State:
     """Everything a resumed run needs to continue bit for bit.
@@ -399,12 +409,31 @@ class Evolution:
             top = above[np.lexsort((above, ties[above], -fit[above]))][:limit]
         else:
             top = self.ranking(state)[:limit]
-        candidates = []
-        for i in top:
+        # DEAP's HallOfFame.update over these candidates, step for step, with
+        # its similarity test (equal genomes) done on bytes: a P&CC
+        # population holds hundreds of clones of the hall's members, and
+        # comparing each with every member array by array cost more than the
+        # rest of the bookkeeping together.
+        members = {_genome_key(h) for h in hall}
+
+        def insert(i):
             network = creator.EvomodNetwork({name: arr[i].copy() for name, arr in state.genomes.items()})
             network.fitness.values = (float(fit[i]), float(ties[i]))
-            candidates.append(network)
-        hall.update(candidates)
+            hall.insert(network)
+            members.add(_genome_key(network))
+
+        for i in top:
+            if len(hall) == 0 and hall.maxsize != 0:
+                insert(top[0])  # as DEAP: an empty hall takes the first candidate
+                continue
+            wvalues = (float(fit[i]) * 1.0, float(ties[i]) * -1.0)  # DEAP's weights (1, -1)
+            if len(hall) < hall.maxsize or wvalues > hall[-1].fitness.wvalues:
+                if _genome_key({name: arr[i] for name, arr in state.genomes.items()}) in members:
+                    continue
+                if len(hall) >= hall.maxsize:
+                    members.discard(_genome_key(hall[-1]))
+                    hall.remove(-1)
+                insert(i)
 
     def solved(self, state: State) -> bool:
         when = self.config.stop_when

@@ -14,6 +14,15 @@ from evomod.runs import make_measure
     [
         {"model": {"kind": "circuit"}, "population": 200, "selection": {"elite": 60}},
         {"population": 60, "cost": {"kind": "count"}, "schedule": {"goals": ["or"]}},
+        # Goal switches leave members with stale fitness values.
+        {
+            "model": {"kind": "circuit"},
+            "population": 200,
+            "selection": {"elite": 60},
+            "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 5},
+        },
+        # A float gene (the heritable random objective) in the genome.
+        {"population": 60, "selection": {"treatment": "P&RO"}, "schedule": {"goals": ["or"]}},
     ],
 )
 def test_hall_of_fame_equals_deap_updated_with_every_candidate(raw):
@@ -106,3 +115,31 @@ def test_median_is_numpys():
         else:
             values = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 6)
         assert median(values) == float(np.median(values))
+
+
+def test_hall_of_fame_takes_back_a_network_it_dropped():
+    """After a goal switch the hall's stored scores are stale. A member
+    pushed out by a better network is an outsider again, and offered later
+    in the same update with its new, better score it must get back in, as
+    in DEAP's update."""
+    raw = {"seed": 1, "population": 3, "hall_of_fame": 2, "log_modularity_every": 0}
+    cfg = config_mod.from_dict({**raw, "model": {"kind": "circuit"}, "selection": {"elite": 1}})
+    evolution = Evolution(cfg)
+    state = evolution.initial_state()
+    assert len({state.genomes["src"][i].tobytes() for i in range(3)}) == 3  # X, Y, Z differ
+    reference = tools.HallOfFame(2, similar=_same_genome)
+    # X 0.9, Y 0.8 -> [X, Y]. Then X 0, Y 0.95, Z 1: Z pushes Y (stored 0.8)
+    # out, and Y at 0.95 beats X (stored 0.9) -> [Z, Y].
+    for fit in ([0.9, 0.8, 0.0], [0.0, 0.95, 1.0]):
+        fit = np.array(fit)
+        evolution._update_hall_of_fame(state, fit)
+        offered = []
+        for i in np.lexsort((np.arange(3), -fit)):
+            network = creator.EvomodNetwork({k: v[i].copy() for k, v in state.genomes.items()})
+            network.fitness.values = (float(fit[i]), 0.0)
+            offered.append(network)
+        reference.update(offered)
+        assert [h.fitness.values for h in state.hall_of_fame] == [h.fitness.values for h in reference]
+        assert all(_same_genome(a, b) for a, b in zip(state.hall_of_fame, reference))
+    assert [h.fitness.values[0] for h in state.hall_of_fame] == [1.0, 0.95]
+    assert _same_genome(state.hall_of_fame[1], {k: v[1] for k, v in state.genomes.items()})
