@@ -254,12 +254,17 @@ def _score(args):
             steps = ", ".join(f"σ {s:g}: +{d:.4f}" for s, d in zip(flat["sigma"], flat["loss_increase"]))
             rows.append(("flatness (loss increase)", steps))
     for pair, agreement in result["partition_agreement"].items():
+        if pair == "q_method":
+            continue
         text = (
             "–"
             if agreement is None
             else (f"NMI {agreement['nmi']:.3f}, ARI {agreement['ari']:.3f} ({agreement['nodes']} nodes)")
         )
-        rows.append((f"agreement {pair.replace('_vs_', ' vs ')}", text))
+        name = pair.replace("_vs_", " vs ").replace(
+            "q ", f"q ({result['partition_agreement']['q_method']}) ", 1
+        )
+        rows.append((f"agreement {name}", text))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -278,7 +278,8 @@ def test_score_network_information_flow_and_agreement():
     assert sorted(map(sorted, flow["modules"])) == [[4, 5, 6, 7], [8, 9, 10, 11]]
     assert set(flow["labels"]) == set(range(4, 12))  # inputs are not labelled
     agreement = score["partition_agreement"]
-    assert set(agreement) == {"q_vs_ncut", "q_vs_information_flow", "ncut_vs_information_flow"}
+    assert set(agreement) == {"q_vs_ncut", "q_vs_information_flow", "ncut_vs_information_flow", "q_method"}
+    assert agreement["q_method"] == "exact"
     assert agreement["q_vs_information_flow"] == {"nmi": 1.0, "ari": 1.0, "nodes": 8}
     assert agreement["q_vs_ncut"]["nodes"] == 12 and agreement["q_vs_ncut"]["nmi"] == pytest.approx(1.0)
     entangled = score_network(two_xor_circuit(rewired=True), n_shuffles=5, seed=0)
@@ -293,3 +294,11 @@ def test_score_network_feedback_circuit_has_no_information_flow():
     assert score["information_flow"] is None and "network.gates" in score["information_flow_error"]
     assert score["partition_agreement"]["q_vs_information_flow"] is None
     assert score["partition_agreement"]["q_vs_ncut"] is not None
+
+
+def test_agreement_uses_the_exact_q_partition_whatever_q_was_maximised_with():
+    net = two_xor_circuit(rewired=True)
+    spectral = score_network(net, method="spectral", n_shuffles=3, seed=0)
+    exact = score_network(net, method="exact", n_shuffles=3, seed=0)
+    assert spectral["method"] == "spectral" and spectral["partition_agreement"]["q_method"] == "exact"
+    assert spectral["partition_agreement"] == exact["partition_agreement"]

@@ -218,11 +218,8 @@ def test_score_cli_information_flow_and_broadness(tmp_path, capsys):
     alone = json.loads(capsys.readouterr().out)
     assert alone["broadness"] is None and "--config" in alone["broadness_note"]
     assert 0 < alone["information_flow"]["score"] <= 1
-    assert set(alone["partition_agreement"]) == {
-        "q_vs_ncut",
-        "q_vs_information_flow",
-        "ncut_vs_information_flow",
-    }
+    pairs = {"q_vs_ncut", "q_vs_information_flow", "ncut_vs_information_flow"}
+    assert set(alone["partition_agreement"]) == pairs | {"q_method"}
     config = tmp_path / "run.toml"
     config.write_text('[model]\nkind = "circuit"\n[task]\nname = "logic4"\n')
     assert cli.main(common + ["--config", str(config), "--broadness-samples", "50"]) == 0
@@ -235,4 +232,4 @@ def test_score_cli_information_flow_and_broadness(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["broadness"] is None
     assert cli.main(["score", str(path), "--no-qm", "--shuffles", "3", "--config", str(config)]) == 0
     table = capsys.readouterr().out
-    assert "information flow" in table and "neutrality" in table and "agreement q vs ncut" in table
+    assert "information flow" in table and "neutrality" in table and "agreement q (exact) vs ncut" in table

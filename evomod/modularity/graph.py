@@ -198,11 +198,13 @@ def score_network(
       interventions; ``lam`` is a layered network's ``model.lam``), as its
       ``as_dict()``; ``None`` with ``information_flow_error`` saying why
       for a network it does not apply to (a circuit with feedback loops).
-    * ``partition_agreement``: for each pair of the partitions above (``q``,
-      ``ncut``, ``information_flow``), ``nmi`` and ``ari``
+    * ``partition_agreement``: for each pair of the partitions of Q, the
+      n-cut and information flow, ``nmi`` and ``ari``
       (:func:`evomod.modularity.compare_partitions`) over ``nodes``, the
       nodes both label (information flow labels no inputs), or ``None``
-      when fewer than two nodes are shared.
+      when fewer than two nodes are shared. Q's partition here is the exact
+      optimum when the graph has at most ``CG_MAX_NODES`` nodes (``q_method``
+      says which was used).
 
     A network with no edges left gets ``q = 0`` and ``None`` for the n-cut
     fields instead of an error, so a whole population can be scored.
@@ -240,7 +242,13 @@ def score_network(
         out["clusterability_p"] = test.p
         out["clusterability_z"] = None if math.isnan(test.z) else test.z
         out["ncut_labels"] = {int(i): int(c) for i, c in zip(cut_graph.node_ids, test.labels)}
-    partitions = {"q": out["labels"] if ids else None, "ncut": out["ncut_labels"]}
+    # The agreement compares Q's best partition itself: the exact one
+    # wherever the exact solver is quick, whatever method gave the Q above.
+    q_labels, q_method = (out["labels"] if ids else None), best.method
+    if ids and best.method != "exact" and graph.n_nodes <= CG_MAX_NODES:
+        exact = maximize_q(graph.adjacency, directed=directed, method="exact", seed=seed)
+        q_labels, q_method = {nid: int(c) for nid, c in zip(ids, exact.labels)}, "exact"
+    partitions = {"q": q_labels, "ncut": out["ncut_labels"]}
     if information_flow:
         from evomod.modularity.infoflow import information_flow_modularity
 
@@ -254,6 +262,7 @@ def score_network(
             out["information_flow"] = flow
             partitions["information_flow"] = flow["labels"] or None
     out["partition_agreement"] = partition_agreement(partitions)
+    out["partition_agreement"]["q_method"] = q_method
     return out
 
 
