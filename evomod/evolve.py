@@ -387,7 +387,11 @@ class Evolution:
         if key not in self._measured:
             if len(self._measured) > 4096:
                 self._measured.clear()
-            self._measured[key] = self.measure(self.parts.model.to_json(genome, 0))
+            of_genome = getattr(self.measure, "of_genome", None)
+            if of_genome is not None:
+                self._measured[key] = of_genome(self.parts.model, genome)
+            else:
+                self._measured[key] = self.measure(self.parts.model.to_json(genome, 0))
         return self._measured[key]
 
     def _update_hall_of_fame(self, state: State, fit: np.ndarray) -> None:

@@ -84,6 +84,17 @@ class NetworkModel(ABC):
     def edges(self, genomes: Genomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(src, dst, weight)``, each shape (n, E); weight 0 marks an absent edge slot."""
 
+    def graph_arrays(self, genome: Genomes) -> tuple[np.ndarray, np.ndarray]:
+        """A one-row population as ``parse_network`` reads its ``to_json``:
+        ``raw[i, j]``, the summed weights of the connections i -> j, and the
+        output mask, nodes numbered as in the JSON. Entries the JSON has and
+        these lack (unexpressed parts) have no path to an output, so every
+        measure of the pruned graph is the same."""
+        src, dst, weight = (a[0] for a in self.edges(genome))
+        raw = np.zeros((self.n_nodes, self.n_nodes))
+        np.add.at(raw, (src, dst), weight)
+        return raw, self.output_nodes()
+
     def connection_count(self, genomes: Genomes) -> np.ndarray:
         """(n,) edges that carry weight (the log's ``connections``)."""
         return np.count_nonzero(self.edges(genomes)[2], axis=1)

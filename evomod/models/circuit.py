@@ -385,6 +385,12 @@ class CircuitModel(NetworkModel):
         excess = np.maximum(0, self.effective_gates(genomes) - self.threshold)
         return self.penalty_per_gate * excess
 
+    def graph_arrays(self, genome: Genomes) -> tuple[np.ndarray, np.ndarray]:
+        raw, _ = super().graph_arrays(genome)
+        outputs = np.zeros(self.n_nodes, dtype=bool)
+        outputs[self.wiring(genome)[1][0]] = True
+        return raw, outputs
+
     def output_nodes(self):
         # The output gates are chosen by the genome; edges() already zeroes
         # every gate outside the expressed circuit.

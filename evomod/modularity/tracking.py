@@ -67,10 +67,18 @@ def measure_compiled(network: dict, directed: bool, method: str):
     leaves no edge. ``method`` is ``"spectral"`` or ``"clune"``; needs
     :func:`~evomod.modularity._spectral.use_compiled`."""
     parsed = parse_network(network)  # the same checks as network_graph
+    return measure_arrays(parsed.adjacency(), parsed.outputs, directed, method)
+
+
+def measure_arrays(raw: np.ndarray, outputs: np.ndarray, directed: bool, method: str):
+    """:func:`measure_compiled` from a network's summed weights ``raw[i, j]``
+    (nodes in the network format's order) and its output mask, as
+    ``parse_network`` gives them: for the loop, which has them from the
+    genome without writing and parsing the JSON."""
     spectral = method == "spectral"
     labels, n_modules, parts, total, cut = _measure_kernel(
-        parsed.adjacency(),
-        parsed.outputs,
+        np.ascontiguousarray(raw, dtype=np.float64),
+        np.ascontiguousarray(outputs, dtype=np.bool_),
         bool(directed),
         spectral,
         EPS if spectral else CLUNE_MIN_GAIN,
@@ -231,6 +239,27 @@ def _ncut(w, labels, k):
     return 0.0 + _pairwise_sum(terms, 0, k)
 
 
-def log_measure(config):
-    directed, method = config.modularity_directed, config.modularity_method
-    return lambda network: measure_network(network, directed, method)
+class LogMeasure:
+    """The loop's ``measure``: called with a network JSON, or through
+    :meth:`of_genome` with a one-row population and its model, which skips
+    writing and parsing the JSON (the same numbers: the model's
+    ``graph_arrays`` are what ``parse_network`` reads from its JSON)."""
+
+    def __init__(self, directed: bool, method: str):
+        self.directed, self.method = directed, method
+
+    def __call__(self, network: dict) -> dict:
+        return measure_network(network, self.directed, self.method)
+
+    def of_genome(self, model, genome) -> dict:
+        if self.method not in ("spectral", "clune") or not use_compiled():
+            return self(model.to_json(genome, 0))
+        found = measure_arrays(*model.graph_arrays(genome), self.directed, self.method)
+        if found is None:
+            return dict(EMPTY)
+        q, _, modules, cut = found
+        return {"q": q, "modules": modules, "ncut": cut}
+
+
+def log_measure(config) -> LogMeasure:
+    return LogMeasure(config.modularity_directed, config.modularity_method)
