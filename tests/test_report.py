@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from circuit_reference import G1_SOLUTION
 from scipy.stats import mannwhitneyu
 
 from evomod import cli, report, report_plots, sweep
@@ -13,18 +14,7 @@ from evomod.modularity.infoflow import information_flow_modularity
 from evomod.modularity.tracking import measure_network
 from evomod.rundir import read_log
 
-CIRCUIT_G1 = {
-    "kind": "circuit",
-    "inputs": [0, 1, 2, 3],
-    "gates": [
-        {"id": 4 + i, "in": list(p)}
-        for i, p in enumerate(
-            [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
-            + [(0, 1)] * 4
-        )
-    ],
-    "outputs": [13],
-}
+CIRCUIT_G1 = G1_SOLUTION
 
 
 # -- statistics --------------------------------------------------------------------
@@ -413,7 +403,7 @@ def test_report_neutrality_by_brute_force():
 
     from evomod import config as config_mod
 
-    network = ref.G1_SOLUTION
+    network = G1_SOLUTION
     cfg = config_mod.from_dict({"model": {"kind": "circuit"}, "task": {"name": "logic4"}})
 
     def perfect(net):
