@@ -597,39 +597,9 @@ def _between(member, link, k):
 
 
 @njit(cache=True)
-def _eigh(m):
-    """``np.linalg.eigh(m)``: the same dsyevd call (lower triangle, work sizes
-    from a workspace query) on the same column-major copy."""
-    n = m.shape[0]
-    a = np.empty(n * n)
-    for j in range(n):
-        for i in range(n):
-            a[i + j * n] = m[i, j]
-    w = np.empty(n)
-    chars = np.array([ord("V"), ord("L")], dtype=np.uint8)
-    # n, lda, lwork, liwork, info
-    ints = np.array([n, n, -1, -1, 0], dtype=np.int64)
-    work_query = np.zeros(1)
-    iwork_query = np.zeros(1, dtype=np.int64)
-    _dsyevd(
-        chars[0:].ctypes,
-        chars[1:].ctypes,
-        ints[0:].ctypes,
-        a.ctypes,
-        ints[1:].ctypes,
-        w.ctypes,
-        work_query.ctypes,
-        ints[2:].ctypes,
-        iwork_query.ctypes,
-        ints[3:].ctypes,
-        ints[4:].ctypes,
-        1,
-        1,
-    )
-    ints[2] = np.int64(work_query[0])
-    ints[3] = iwork_query[0]
-    work = np.empty(max(ints[2], 1))
-    iwork = np.empty(max(ints[3], 1), dtype=np.int64)
+def _dsyevd_call(chars, ints, a, w, work, iwork):
+    """One dsyevd call (``chars``: jobz, uplo; ``ints``: n, lda, lwork,
+    liwork, info): the workspace query when ``lwork`` is -1, else the work."""
     _dsyevd(
         chars[0:].ctypes,
         chars[1:].ctypes,
@@ -645,6 +615,32 @@ def _eigh(m):
         1,
         1,
     )
+    # Reading the arrays after the call keeps numba from freeing them
+    # before it (it frees arrays after their last use).
+    return chars[0] + work.size + iwork.size + a.size + w.size
+
+
+@njit(cache=True)
+def _eigh(m):
+    """``np.linalg.eigh(m)``: the same dsyevd call (lower triangle, work sizes
+    from a workspace query) on the same column-major copy."""
+    n = m.shape[0]
+    a = np.empty(n * n)
+    for j in range(n):
+        for i in range(n):
+            a[i + j * n] = m[i, j]
+    w = np.empty(n)
+    chars = np.array([ord("V"), ord("L")], dtype=np.uint8)
+    # n, lda, lwork, liwork, info
+    ints = np.array([n, n, -1, -1, 0], dtype=np.int64)
+    work_query = np.zeros(1)
+    iwork_query = np.zeros(1, dtype=np.int64)
+    _dsyevd_call(chars, ints, a, w, work_query, iwork_query)
+    ints[2] = np.int64(work_query[0])
+    ints[3] = iwork_query[0]
+    work = np.empty(max(ints[2], 1))
+    iwork = np.empty(max(ints[3], 1), dtype=np.int64)
+    _dsyevd_call(chars, ints, a, w, work, iwork)
     # Reading chars, work and iwork here keeps numba from freeing them
     # before the calls above (it frees arrays after their last use).
     if ints[4] != 0 or chars[0] == 0 or work.size == 0 or iwork.size == 0:
