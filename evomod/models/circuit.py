@@ -309,8 +309,8 @@ class CircuitModel(NetworkModel):
         if len(np.unique(index)) == len(index):
             # Distinct rows (the full pattern set or a subset): count agreeing,
             # settled bits inside the selected patterns with one popcount.
-            select = np.bitwise_or.reduce(np.uint64(1) << index.astype(np.uint64))
-            agree = ~(tables ^ pack_target(target, index)[None, :]) & settled & select
+            words, select, total = self.packed_goal(inputs, target)
+            agree = ~(tables ^ words[None, :]) & settled & select
             return np.bitwise_count(agree).sum(axis=1) / total
         u = index.astype(np.uint64)
         bits = ((tables[:, None, :] >> u[None, :, None]) & np.uint64(1)).astype(bool)
