@@ -329,6 +329,36 @@ def logging_phases(evolution):
     ]
 
 
+def engine_arguments(
+    description: str, scaling: tuple[int, int] | None = None, quick_help: str = "smoke run: tiny counts"
+):
+    """The command line every engine benchmark shares: warm-up, timed
+    generations, repeats, seed and --quick; with ``scaling`` (the default
+    warm-up and timed generations per population size) the scaling table's
+    options too."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
+    parser.add_argument("--generations", type=int, default=1000, help="generations timed")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
+    )
+    if scaling is not None:
+        parser.add_argument("--scale-warmup", type=int, default=scaling[0])
+        parser.add_argument("--scale-generations", type=int, default=scaling[1])
+        parser.add_argument("--scale-repeats", type=int, default=3)
+        parser.add_argument(
+            "--resample-warmup",
+            type=int,
+            default=50,
+            help="untimed generations of the runs from the resampled steady state",
+        )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    return parser
+
+
 def warm_up(evolution, generations: int):
     """Run the untimed warm-up and print how long it took; returns the
     checkpoint to time from and the state it holds."""

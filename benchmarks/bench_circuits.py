@@ -29,7 +29,6 @@ Usage: ``python benchmarks/bench_circuits.py [--quick] [--warmup 1000] [--genera
 
 from __future__ import annotations
 
-import argparse
 import random
 
 import _timing as T  # sets NUMBA_NUM_THREADS=1 before numba loads
@@ -128,26 +127,12 @@ def fixed_config(pop, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
-    parser.add_argument("--generations", type=int, default=1000, help="generations timed")
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
+    parser = T.engine_arguments(
+        __doc__.split("\n")[0], scaling=(500, 500), quick_help="smoke run: tiny counts, sizes up to 2000"
     )
     parser.add_argument(
         "--reference-generations", type=int, default=40, help="generations of the pure-Python GA"
     )
-    parser.add_argument("--scale-warmup", type=int, default=500)
-    parser.add_argument("--scale-generations", type=int, default=500)
-    parser.add_argument("--scale-repeats", type=int, default=3)
-    parser.add_argument(
-        "--resample-warmup",
-        type=int,
-        default=50,
-        help="untimed generations of the runs from the resampled steady state",
-    )
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts, sizes up to 2000")
     args = parser.parse_args()
     sizes = SIZES
     if args.quick:

@@ -29,8 +29,6 @@ Usage: ``python benchmarks/bench_engine.py [--quick] [--warmup 1000] [--generati
 
 from __future__ import annotations
 
-import argparse
-
 import _timing as T  # sets NUMBA_NUM_THREADS=1 before numba loads
 import numpy as np
 
@@ -101,23 +99,9 @@ def sort_table(evolution, state, sizes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
-    parser.add_argument("--generations", type=int, default=1000, help="generations timed")
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
+    parser = T.engine_arguments(
+        __doc__.split("\n")[0], scaling=(200, 100), quick_help="smoke run: tiny counts, sizes up to 2000"
     )
-    parser.add_argument("--scale-warmup", type=int, default=200)
-    parser.add_argument("--scale-generations", type=int, default=100)
-    parser.add_argument("--scale-repeats", type=int, default=3)
-    parser.add_argument(
-        "--resample-warmup",
-        type=int,
-        default=50,
-        help="untimed generations of the runs from the resampled steady state",
-    )
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts, sizes up to 2000")
     args = parser.parse_args()
     sizes = SIZES
     if args.quick:

@@ -21,8 +21,6 @@ Usage: ``python benchmarks/bench_threshold.py [--quick] [--warmup 1000] [--gener
 
 from __future__ import annotations
 
-import argparse
-
 import _timing as T  # sets NUMBA_NUM_THREADS=1 before numba loads
 import numpy as np
 
@@ -56,14 +54,7 @@ def numpy_performance(model, genomes, inputs, target):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--warmup", type=int, default=1000, help="generations run before timing")
-    parser.add_argument("--generations", type=int, default=1000, help="generations timed")
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed runs with and without Q (fastest counts)"
-    )
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="smoke run: tiny counts")
+    parser = T.engine_arguments(__doc__.split("\n")[0])
     args = parser.parse_args()
     if args.quick:
         args.warmup, args.generations, args.repeats = 100, 100, 1
