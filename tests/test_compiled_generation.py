@@ -13,28 +13,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evomod import config as config_mod
 from evomod.evolve import Evolution
 
+# The circuit runs compared: small_config (tests/conftest.py) with these.
+CIRCUIT = {
+    "seed": 5,
+    "generations": 400,
+    "population": 200,
+    "stop_when": "never",
+    "model": {"kind": "circuit"},
+    "task": {"name": "logic4"},
+    "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 20},
+    "selection": {"elite": 60},
+}
 
-def circuit_config(**overrides):
-    raw = {
-        "seed": 5,
-        "generations": 400,
-        "population": 200,
-        "log_modularity_every": 0,
-        "stop_when": "never",
-        "model": {"kind": "circuit"},
-        "task": {"name": "logic4"},
-        "schedule": {"kind": "alternating", "goals": ["G1", "G2"], "period": 20},
-        "selection": {"elite": 60},
-    }
+
+def circuit_config(small_config, **overrides):
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in CIRCUIT.items()}
     for key, value in overrides.items():
         if isinstance(value, dict):
-            raw.setdefault(key, {}).update(value)
+            merged.setdefault(key, {}).update(value)
         else:
-            raw[key] = value
-    return config_mod.from_dict(raw)
+            merged[key] = value
+    return small_config(**merged)
 
 
 def run(config, fused: bool):
@@ -70,8 +71,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_compiled_generation_is_the_plain_generation(case):
-    config = circuit_config(**CASES[case])
+def test_compiled_generation_is_the_plain_generation(case, small_config):
+    config = circuit_config(small_config, **CASES[case])
     _, fused, calls = run(config, fused=True)
     plain_evolution, plain, _ = run(config, fused=False)
     assert calls == config.generations
@@ -102,10 +103,12 @@ def test_compiled_generation_is_the_plain_generation(case):
         assert np.array_equal(fused.penalty, model.penalty(fused.genomes))
 
 
-def test_compiled_generation_only_where_it_applies():
-    binary = Evolution(circuit_config(model={"genome": "binary"}))
+def test_compiled_generation_only_where_it_applies(small_config):
+    binary = Evolution(circuit_config(small_config, model={"genome": "binary"}))
     assert not binary.parts.model.fused_elitist
-    costed = circuit_config(cost={"kind": "count", "weight": 0.001}, selection={"treatment": "P&CC"})
+    costed = circuit_config(
+        small_config, cost={"kind": "count", "weight": 0.001}, selection={"treatment": "P&CC"}
+    )
     evolution = Evolution(costed)
     evolution.parts.model.elitist_generation = None  # would raise if the loop used it
     evolution.run(evolution.initial_state(), 5)
