@@ -95,3 +95,35 @@ G1_SOLUTION = {
     ],
     "outputs": [13],
 }
+
+
+def serial_goal(name: str, p: int) -> bool:
+    """The serial goals, written from their definitions: the left pair's answer
+    picks what the right pair is checked for (XOR, or AND with B2 = Z and W)."""
+    x, y, z, w = ((p >> i) & 1 for i in range(4))
+    a, b, b2 = x != y, z != w, bool(z and w)
+    if name == "serial":
+        return b if a else b2
+    if name == "serial_first":
+        return b if (x and y) else b2
+    if name == "serial_second":
+        return b2 if a else b
+    raise ValueError(name)
+
+
+# A 13-gate serial solution: XOR(X, Y) in gates 4-7, XOR(Z, W) in 8-11, with
+# 12 = NOT A, 13 = Z AND W (from the XOR's first gate 8), and the multiplexer
+# out = NAND(NAND(A, B), NAND(NOT A, Z AND W)) in gates 14-16.
+SERIAL_SOLUTION = {
+    "kind": "circuit",
+    "inputs": [0, 1, 2, 3],
+    "gates": [
+        {"id": 4 + i, "in": list(p)}
+        for i, p in enumerate(
+            [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10)]
+            + [(7, 7), (8, 8), (7, 11), (12, 13), (14, 15)]
+            + [(0, 1)] * 3
+        )
+    ],
+    "outputs": [16],
+}

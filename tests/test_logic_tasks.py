@@ -160,3 +160,45 @@ def test_tables_are_read_only():
     task = logic.logic4()
     with pytest.raises(ValueError):
         task.goals["G1"][0, 0] = True
+
+
+def test_serial_goals_from_formula():
+    """The left pair's answer decides what the right pair is checked for."""
+    task = logic.logic4()
+    expected = {"serial": [], "serial_first": [], "serial_second": []}
+    for x, y, z, w in brute_inputs(4):
+        a, b, b2 = x != y, z != w, bool(z and w)
+        expected["serial"].append(b if a else b2)
+        expected["serial_first"].append(b if (x and y) else b2)
+        expected["serial_second"].append(b2 if a else b)
+    for name, col in expected.items():
+        assert column(task, name) == col, name
+        # Serial, not parallel: no function of the two XORs alone.
+        assert _ab_lookup(task, name) is None, name
+    assert len({tuple(c) for c in expected.values()}) == 3
+
+
+def test_hand_built_serial_circuit_is_perfect_with_room_for_13_gates():
+    """The 13-gate circuit in circuit_reference solves ``serial`` by the plain
+    simulator and by evomod's model; with the paper's threshold of 11 it pays
+    the penalty for 2 gates."""
+    import circuit_reference as ref
+    import numpy as np
+
+    from evomod.build import build_model
+    from evomod.models.circuit import CircuitSpec
+
+    net = ref.SERIAL_SOLUTION
+    assert ref.performance(net, lambda p: ref.serial_goal("serial", p)) == 1.0
+    assert ref.effective_gates(net) == 13
+    task = logic.logic4()
+    target = task.target("serial", "goal")
+    for threshold, penalty in ((13, 0.0), (11, 0.4)):
+        model = build_model(CircuitSpec(gates=16, threshold=threshold), task)
+        genome = model.from_json(net)
+        assert float(model.performance(genome, task.inputs, target)[0]) == 1.0
+        assert float(model.penalty(genome)[0]) == pytest.approx(penalty)
+    other = model.performance(genome, task.inputs, task.target("serial_second", "goal"))
+    assert float(other[0]) == np.mean(
+        [ref.serial_goal("serial", p) == ref.serial_goal("serial_second", p) for p in range(16)]
+    )

@@ -187,3 +187,19 @@ def test_target_of_unknown_goal_is_config_error(task):
 
     with pytest.raises(ConfigError):
         task.target("no_such_goal")
+
+
+def test_serial_variants_change_one_subtask_each(task):
+    """serial_first checks the left half for two black pixels instead of an
+    object; serial_second swaps the right half's two checks."""
+    first, second = [], []
+    for p in range(256):
+        left, right = left_obj(p), right_obj(p)
+        left_two, right_two = len(black(p, LEFT_BITS)) == 2, len(black(p, RIGHT_BITS)) == 2
+        first.append(right if left_two else right_two)
+        second.append(right_two if left else right)
+    np.testing.assert_array_equal(task.goals["serial_first"][:, 0], np.array(first))
+    np.testing.assert_array_equal(task.goals["serial_second"][:, 0], np.array(second))
+    serial = task.goals["serial"][:, 0]
+    assert (serial != task.goals["serial_first"][:, 0]).any()
+    assert (serial != task.goals["serial_second"][:, 0]).any()

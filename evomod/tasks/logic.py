@@ -25,6 +25,18 @@
       earlier one. Bit p of the word is the target for pattern p. A hash, not
       a numpy Generator, so the set never changes with the numpy version.
 
+    Serial goals (the modularity agenda's serial subtasks; not in the paper):
+    the left pair's answer decides what the right pair is checked for,
+    instead of two answers joined at the end. With B2 = Z AND W:
+
+    * ``serial`` = B if A else B2
+    * ``serial_first`` = B if X AND Y else B2 (only the first subtask differs)
+    * ``serial_second`` = B2 if A else B (only the second subtask differs)
+
+    ``serial`` needs about 13 NAND gates (two 4-gate XORs, Z AND W from the
+    XOR's first gate, a NOT and a 3-gate multiplexer), more than the paper's
+    11 without penalty, so the serial study gives its circuits more room.
+
 ``logic6``
     Inputs X, Y, Z, W, Q, R are bits 0..5; A = X xor Y, B = Z xor W,
     C = Q xor R; three outputs:
@@ -112,6 +124,11 @@ def logic4() -> Task:
         name = f"AB_{code}"
         goals[name] = _frozen(_ab_table(code, a, b)[:, None])
         modular.append(name)
+    x, y, z, w = (inputs[:, i].astype(bool) for i in range(4))
+    a_bool, b_bool, b2 = a == 1, b == 1, z & w
+    goals["serial"] = _frozen(np.where(a_bool, b_bool, b2)[:, None])
+    goals["serial_first"] = _frozen(np.where(x & y, b_bool, b2)[:, None])
+    goals["serial_second"] = _frozen(np.where(a_bool, b2, b_bool)[:, None])
     random_names = []
     p = np.arange(16)
     for k, word in enumerate(_random_words(N_RANDOM)):

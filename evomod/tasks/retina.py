@@ -54,8 +54,14 @@ def retina_task() -> Task:
         lookup = np.array(table, dtype=bool)
         goals[name] = lookup[2 * left.astype(int) + right.astype(int)][:, None]
     # Serial subtasks: the left half decides what the right half is checked for.
+    # The variants change one subtask each: what the left half is checked for
+    # (two black pixels instead of an object), or which check the right half
+    # gets on each of the left half's answers.
+    left_two_black = _popcount(pattern & 0x0F) == 2
     right_two_black = _popcount(pattern & 0xF0) == 2
     goals["serial"] = np.where(left, right, right_two_black)[:, None]
+    goals["serial_first"] = np.where(left_two_black, right, right_two_black)[:, None]
+    goals["serial_second"] = np.where(left, right_two_black, right)[:, None]
     # Kashtan & Alon / Clune's non-modular control.
     goals["four_black"] = (_popcount(pattern) == 4)[:, None]
     families = {
