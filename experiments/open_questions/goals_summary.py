@@ -22,8 +22,16 @@ Reads the runs of ``goals.toml`` and ``goals_heldout.toml`` and the
 Pairs of treatments are compared with two-sided Mann–Whitney U tests,
 Holm-adjusted within each table, with rank-biserial effect sizes.
 
+The final table also gives the number of modules of the last logged Q's
+partition (log.csv ``modules``), and with ``--split`` the number of runs
+whose final best network puts the left and right retina inputs in
+different modules (``evomod.modularity.splits``, layered networks only).
+``--treatments`` keeps only the named treatments in every table, so that
+studies sharing a sweep (the serial study reuses the retina goal study's
+fixed-goal runs) compare only their own.
+
 Usage: ``python experiments/open_questions/goals_summary.py --runs RUNS_DIR...
---adapt ADAPT_DIR...``
+--adapt ADAPT_DIR... [--treatments NAME...] [--split]``
 """
 
 from __future__ import annotations
@@ -49,6 +57,38 @@ def perfect_epoch_ends(run: Path, period: int = 20) -> float:
     return float(np.mean([row["best"] >= 1.0 for row in ends])) if ends else math.nan
 
 
+def run_extras(sweeps, treatment: str, split: bool) -> list[dict]:
+    """Per finished run of ``treatment``: the last logged module count and,
+    with ``split``, whether its final best network splits left from right."""
+    from evomod import config as config_mod
+    from evomod.adapt import final_best_network
+    from evomod.modularity.splits import left_right_split
+
+    extras = []
+    for sweep in sweeps:
+        for name, _, path in run_entries(Path(sweep)):
+            if name != treatment or not (path / "best.json").exists():
+                continue
+            rows = read_log(path)
+            modules = [row["modules"] for row in rows if row.get("modules") not in ("", None)]
+            entry = {"modules": float(modules[-1]) if modules else math.nan}
+            if split:
+                config = json.loads((path / "config.json").read_text())
+                best = json.loads((path / "best.json").read_text())
+                network = (
+                    best["final"]["network"]
+                    if "final" in best
+                    else final_best_network(path, config_mod.from_dict(config))
+                )
+                entry["split"] = bool(
+                    left_right_split(
+                        network, directed=config["modularity_directed"], method=config["modularity_method"]
+                    )
+                )
+            extras.append(entry)
+    return extras
+
+
 def compare(groups: dict[str, list[float]]) -> list[str]:
     pairs = list(combinations(groups, 2))
     tests = [mann_whitney(groups[a], groups[b]) for a, b in pairs]
@@ -70,7 +110,12 @@ def main():
         default=None,
         help="only these treatments in the adaptation table (leave out any that saw the goal)",
     )
+    parser.add_argument("--treatments", nargs="*", default=None, help="only these treatments, in every table")
+    parser.add_argument("--split", action="store_true", help="count left/right splits (layered networks)")
     args = parser.parse_args()
+
+    def wanted(treatment: str) -> bool:
+        return args.treatments is None or treatment in args.treatments
 
     # Final values of every treatment of every sweep side by side (one
     # report per sweep cannot compare treatments across sweeps).
@@ -80,21 +125,29 @@ def main():
     for sweep in args.runs:
         collected = collect(Path(sweep))
         for t in collected.treatments:
-            finals[t] = {m: measure_values(collected, t, m) for m in FINAL_MEASURES}
-    lines_final = ["### Final networks (generation 20,000)", ""]
-    lines_final += ["| treatment | " + " | ".join(label(m) for m in FINAL_MEASURES) + " |"]
-    lines_final.append("|---|" + "---|" * len(FINAL_MEASURES))
+            if wanted(t):
+                finals[t] = {m: measure_values(collected, t, m) for m in FINAL_MEASURES}
+    extra = {t: run_extras(args.runs, t, args.split) for t in finals}
+    measures = FINAL_MEASURES + ("modules",)
+    for t in finals:
+        finals[t]["modules"] = [e["modules"] for e in extra[t] if not math.isnan(e["modules"])]
+    lines_final = ["### Final networks", ""]
+    split_head = " | left/right split |" if args.split else " |"
+    lines_final += ["| treatment | " + " | ".join(label(m) for m in measures) + split_head]
+    lines_final.append("|---|" + "---|" * (len(measures) + args.split))
     for t, values in finals.items():
-        cells = [f"{median_with_ci(values[m])} (n = {len(values[m])})" for m in FINAL_MEASURES]
+        cells = [f"{median_with_ci(values[m])} (n = {len(values[m])})" for m in measures]
+        if args.split:
+            cells.append(f"{sum(e['split'] for e in extra[t])}/{len(extra[t])}")
         lines_final.append(f"| {t} | " + " | ".join(cells) + " |")
-    for m in FINAL_MEASURES:
+    for m in measures:
         lines_final += ["", f"{label(m)}:", ""] + compare({t: v[m] for t, v in finals.items()})
     lines_final.append("")
 
     convergence: dict[str, list[float]] = {}
     for sweep in args.runs:
         for treatment, _, path in run_entries(Path(sweep)):
-            if (path / "best.json").exists():
+            if wanted(treatment) and (path / "best.json").exists():
                 convergence.setdefault(treatment, []).append(perfect_epoch_ends(path))
     lines = lines_final + ["### Convergence: epoch ends with a perfect best, second half of each run", ""]
     lines += ["| treatment | runs | fraction [95 % CI] | runs never perfect there |", "|---|---|---|---|"]
