@@ -81,20 +81,22 @@ def effective_gates(circuit: dict) -> int:
     return len(seen)
 
 
+def four_input_circuit(sources: list[tuple[int, int]], output: int) -> dict:
+    """The exchange format of a 4-input circuit whose gates 4, 5, ... read ``sources``."""
+    return {
+        "kind": "circuit",
+        "inputs": [0, 1, 2, 3],
+        "gates": [{"id": 4 + i, "in": list(p)} for i, p in enumerate(sources)],
+        "outputs": [output],
+    }
+
+
 # Kashtan & Alon's modular G1 solution: two 4-NAND XORs (gates 4-7 and 8-11)
 # and an AND (12, 13), with four spare gates reading inputs 0 and 1.
-G1_SOLUTION = {
-    "kind": "circuit",
-    "inputs": [0, 1, 2, 3],
-    "gates": [
-        {"id": 4 + i, "in": list(p)}
-        for i, p in enumerate(
-            [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)]
-            + [(0, 1)] * 4
-        )
-    ],
-    "outputs": [13],
-}
+G1_SOLUTION = four_input_circuit(
+    [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10), (7, 11), (12, 12)] + [(0, 1)] * 4,
+    13,
+)
 
 
 def serial_goal(name: str, p: int) -> bool:
@@ -114,16 +116,9 @@ def serial_goal(name: str, p: int) -> bool:
 # A 13-gate serial solution: XOR(X, Y) in gates 4-7, XOR(Z, W) in 8-11, with
 # 12 = NOT A, 13 = Z AND W (from the XOR's first gate 8), and the multiplexer
 # out = NAND(NAND(A, B), NAND(NOT A, Z AND W)) in gates 14-16.
-SERIAL_SOLUTION = {
-    "kind": "circuit",
-    "inputs": [0, 1, 2, 3],
-    "gates": [
-        {"id": 4 + i, "in": list(p)}
-        for i, p in enumerate(
-            [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10)]
-            + [(7, 7), (8, 8), (7, 11), (12, 13), (14, 15)]
-            + [(0, 1)] * 3
-        )
-    ],
-    "outputs": [16],
-}
+SERIAL_SOLUTION = four_input_circuit(
+    [(0, 1), (0, 4), (1, 4), (5, 6), (2, 3), (2, 8), (3, 8), (9, 10)]
+    + [(7, 7), (8, 8), (7, 11), (12, 13), (14, 15)]
+    + [(0, 1)] * 3,
+    16,
+)
