@@ -255,6 +255,14 @@ def final_best_network(run: Path, cfg) -> dict:
     return evolution.parts.model.to_json(genomes, evolution.best_index(ranked))
 
 
+def final_network_of(run: Path, cfg, best: dict) -> dict:
+    """The final population's best network: as ``best.json`` records it, or
+    ranked from ``population.npz`` for runs whose best.json predates that."""
+    if best.get("final"):
+        return best["final"]["network"]
+    return final_best_network(run, cfg)
+
+
 def run_adaptation(
     run_dirs: Sequence,
     to: str,
@@ -299,10 +307,8 @@ def run_adaptation(
             config_mod.from_dict(raw)
         except ConfigError as err:
             raise err.reworded(f"{run}: {err.problem}") from None
-        if network == "final" and "final" in best:
-            source = best["final"]["network"]
-        elif network == "final" and (run / "population.npz").exists():
-            source = final_best_network(run, cfg)
+        if network == "final" and (best.get("final") or (run / "population.npz").exists()):
+            source = final_network_of(run, cfg, best)
         else:
             source = best["networks"][0]["network"]
         jobs.append(Job(str(run), (str(run), _treatment_name(run, cfg), raw, source, goal_a, to)))

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from evomod import config as config_mod
-from evomod.adapt import final_best_network
+from evomod.adapt import final_network_of
 from evomod.modularity.splits import left_right_split
 from evomod.report import mann_whitney, median_with_ci
 
@@ -49,11 +49,7 @@ def runs_of(directories):
             with open(run / "log.csv", newline="") as handle:
                 rows = list(csv.DictReader(handle))
             # The final population's best, as the authors analyse it.
-            network = (
-                best["final"]["network"]
-                if "final" in best
-                else final_best_network(run, config_mod.from_dict(config))
-            )
+            network = final_network_of(run, config_mod.from_dict(config), best)
             found.setdefault(run.parent.name, []).append(
                 {
                     "seed": config["seed"],

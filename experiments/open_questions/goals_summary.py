@@ -61,7 +61,7 @@ def run_extras(sweeps, treatment: str, split: bool) -> list[dict]:
     """Per finished run of ``treatment``: the last logged module count and,
     with ``split``, whether its final best network splits left from right."""
     from evomod import config as config_mod
-    from evomod.adapt import final_best_network
+    from evomod.adapt import final_network_of
     from evomod.modularity.splits import left_right_split
 
     extras = []
@@ -75,11 +75,7 @@ def run_extras(sweeps, treatment: str, split: bool) -> list[dict]:
             if split:
                 config = json.loads((path / "config.json").read_text())
                 best = json.loads((path / "best.json").read_text())
-                network = (
-                    best["final"]["network"]
-                    if "final" in best
-                    else final_best_network(path, config_mod.from_dict(config))
-                )
+                network = final_network_of(path, config_mod.from_dict(config), best)
                 entry["split"] = bool(
                     left_right_split(
                         network, directed=config["modularity_directed"], method=config["modularity_method"]
