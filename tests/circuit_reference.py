@@ -99,6 +99,9 @@ G1_SOLUTION = four_input_circuit(
 )
 
 
+SERIAL_GOALS = ("serial", "serial_first", "serial_second")
+
+
 def serial_goal(name: str, p: int) -> bool:
     """The serial goals, written from their definitions: the left pair's answer
     picks what the right pair is checked for (XOR, or AND with B2 = Z and W)."""
