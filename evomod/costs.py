@@ -45,6 +45,9 @@ class EdgeCost:
     # A cost that charges nothing is not computed at all on the hot path,
     # and cannot serve treatment P&CC.
     charges_nothing = False
+    # Whether costs are worth remembering by wiring (an expensive solve that
+    # depends only on which edges are charged): see ConnectionCost.__call__.
+    memoised = False
 
     def of_edges(self, src, dst, weight, cost: ConnectionCost) -> np.ndarray:
         """The cost of each row of ``(src, dst, weight)``, shape (n,)."""
@@ -78,6 +81,7 @@ class SquaredLength(EdgeCost):
     """Summed squared length after moving hidden nodes to their optimal positions."""
 
     uses_positions = True
+    memoised = True
 
     def of_edges(self, src, dst, weight, cost):
         return kernel.squared_length(src, dst, weight, cost.positions, cost.fixed)
@@ -168,6 +172,7 @@ class ConnectionCost:
         self.positions = np.ascontiguousarray(positions, dtype=np.float64)
         self.fixed = np.ascontiguousarray(fixed, dtype=np.bool_)
         self.power = float(power)
+        self._memo = None
         if not np.isfinite(self.power) or self.power < 0:
             raise ConfigError("cost.power", f"must be a finite number >= 0, got {power!r}")
 
@@ -183,7 +188,33 @@ class ConnectionCost:
         if self.charges_nothing:  # skip building edges on the hot path
             return np.zeros(len(next(iter(genomes.values()))))
         src, dst, weight = model.edges(genomes)
+        slots = model.slot_endpoints()
+        if slots is not None and self.edge_cost.memoised:
+            return self._memoised(*slots, weight)
         return self.of_edges(src, dst, weight)
+
+    # Entries of the table of solved wirings (a power of two); emptied when half full.
+    MEMO_ENTRIES = 1 << 16
+
+    def _memoised(self, src, dst, weight) -> np.ndarray:
+        """``of_edges`` for a model whose genomes share one slot layout,
+        remembering the cost of every charged wiring solved: a P&CC
+        population keeps re-creating the same few hundred wirings, and 86 %
+        of the offspring whose wiring changed have one solved before."""
+        words = -(-len(src) // 64)
+        if self._memo is None or self._memo[0].shape[1] != words:
+            self._memo = (
+                np.zeros((self.MEMO_ENTRIES, words), dtype=np.uint64),
+                np.zeros(self.MEMO_ENTRIES),
+                np.zeros(self.MEMO_ENTRIES, dtype=np.bool_),
+                np.zeros(1, dtype=np.int64),
+            )
+        prune = self.scope != "all" and self.outputs is not None
+        outputs = self.outputs if prune else np.zeros(len(self.positions), dtype=np.bool_)
+        return kernel.memo_squared_length(
+            src, dst, np.ascontiguousarray(weight, dtype=np.float64), self.positions, self.fixed,
+            outputs, prune, *self._memo,
+        )  # fmt: skip
 
     def charged(self, src, dst, weight) -> np.ndarray:
         """The edge weights the cost is charged on (0 = not charged)."""

@@ -46,9 +46,7 @@ def authors_survivors(
         rank = nsga.counting_ranks(f, pressure, rng, n)
     crowd = nsga.crowding_by_front(f, rank, rng.permutation(len(f)))
     # Unranked rows were never needed: they go last.
-    front = np.where(rank < 0, len(f), rank)
-    order = np.lexsort((rng.permutation(len(f)), -crowd, front))
-    survivors = np.sort(order[:n])
+    survivors = nsga.survivors_by_front(rank, crowd, rng.permutation(len(f)), n)
     if with_rank:
         return survivors, crowd[survivors], rank[survivors]
     return survivors, crowd[survivors]

@@ -344,3 +344,63 @@ def test_squared_length_with_random_input_positions(model):
     for i in range(20):
         expected = numerical_min_squared_length(edge_list(model, g["weights"][i]), pos, fixed)
         assert got[i] == pytest.approx(expected, rel=1e-6, abs=1e-7)
+
+
+# -- the remembered placement solves ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["simplified", "all"])
+def test_remembered_squared_length_is_the_solve_itself(model, scope):
+    """A model whose genomes share one slot layout has its placement solves
+    remembered by wiring. Every cost must be the very number the plain
+    solve gives, whatever the table holds: a fresh table, a warm one (every
+    wiring seen before), and one so small it is emptied many times. The
+    networks include duplicates and pairs that differ in one slot of each
+    64-bit word of the key."""
+    rng = np.random.default_rng(47)
+    pos = node_positions(model, "model")
+    base = cat(model.random(80, rng), special_networks(model), all_slots(model))
+    one_off = []
+    for slot in (0, 1, 63, 64, model.n_slots - 1):
+        row = {k: v[5:6].copy() for k, v in base.items()}
+        row["weights"][0, slot] = 0 if row["weights"][0, slot] else 1
+        one_off.append(row)
+    pick = rng.integers(0, base["weights"].shape[0], 120)
+    g = cat(base, *one_off, {k: v[pick] for k, v in base.items()})
+    plain_cost = ConnectionCost(
+        "squared_length", pos, model.fixed_nodes(), scope=scope, outputs=model.output_nodes()
+    )
+    src, dst, weight = model.edges(g)
+    plain = plain_cost.of_edges(src, dst, weight)
+    assert len(np.unique(plain)) > 50  # the fixture varies
+    remembered = ConnectionCost(
+        "squared_length", pos, model.fixed_nodes(), scope=scope, outputs=model.output_nodes()
+    )
+    first = remembered(model, g)
+    again = remembered(model, {k: v[::-1] for k, v in g.items()})
+    tiny = ConnectionCost(
+        "squared_length", pos, model.fixed_nodes(), scope=scope, outputs=model.output_nodes()
+    )
+    tiny.MEMO_ENTRIES = 8
+    small = tiny(model, g)
+    assert np.array_equal(first, plain)
+    assert np.array_equal(again[::-1], plain)
+    assert np.array_equal(small, plain)
+    # The table did remember: fewer entries than networks with repeats.
+    assert 0 < remembered._memo[3][0] < len(plain)
+    assert remembered._memo[3][0] == len({(w != 0).tobytes() for w in g["weights"]})
+
+
+def test_remembered_costs_depend_on_the_pruning(model):
+    """Under scope "simplified" a dead-end edge is free, under "all" it is
+    charged: the two tables must not mix up one wiring's two costs."""
+    pos = node_positions(model, "model")
+    # Inputs 1 and 6 feed hidden node 9, which leads nowhere: a charged star.
+    g = from_edges(model, [[(0, 8, 1), (8, 16, 1), (16, 20, 1), (20, 22, 1), (1, 9, 1), (6, 9, 1)]])
+    costs = {
+        scope: ConnectionCost(
+            "squared_length", pos, model.fixed_nodes(), scope=scope, outputs=model.output_nodes()
+        )(model, g)[0]
+        for scope in ("simplified", "all")
+    }
+    assert costs["all"] > costs["simplified"] > 0

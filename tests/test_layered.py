@@ -250,25 +250,33 @@ def test_lambda_just_below_sign_threshold_uses_real_tanh():
 
 
 @pytest.mark.parametrize("operators", ["authors", "literal"])
-def test_performance_is_fraction_correct(operators):
+@pytest.mark.parametrize(
+    "layers, lam",
+    [((8, 8, 4, 2, 1), 20.0), ((8, 8, 4, 2, 1), 5.0), ((8, 4, 3), 20.0), ((8, 4, 3), 5.0)],
+    ids=["sign", "tanh", "three-outputs-sign", "three-outputs-tanh"],
+)
+def test_performance_is_fraction_correct(operators, layers, lam):
     task = get_task("retina")
-    layers = (8, 8, 4, 2, 1)
-    model = LayeredModel(operators=operators)
+    model = LayeredModel(layers=layers, lam=lam, operators=operators)
     rng = np.random.default_rng(21)
     genomes = model.random(50, rng)
+    zero_outputs = 0
     for goal in ("and", "or", "four_black"):
-        target = task.goals[goal]
+        # One target column per output: the goal, then shifted copies of it.
+        target = np.column_stack([np.roll(task.goals[goal][:, 0], k) for k in range(layers[-1])])
         perf = model.performance(genomes, task.inputs, target)
         assert perf.shape == (50,)
         for i in range(50):
             vals, _ = reference_vector(
-                model, layers, genomes["weights"][i], genomes["biases"][i], task.inputs, 20.0
+                model, layers, genomes["weights"][i], genomes["biases"][i], task.inputs, lam
             )
+            zero_outputs += int((vals == 0).sum())
             if operators == "literal":  # an output of 0 reads as "false"
-                expected = np.mean((vals[:, 0] > 0) == target[:, 0])
+                expected = np.mean((vals > 0) == target)
             else:  # the authors': "true" needs > 0, "false" needs < 0
-                expected = np.mean(np.where(target[:, 0], vals[:, 0] > 0, vals[:, 0] < 0))
+                expected = np.mean(np.where(target, vals > 0, vals < 0))
             assert perf[i] == pytest.approx(expected, abs=1e-15)
+    assert zero_outputs > 0  # the rule for an output of exactly 0 is exercised
 
 
 def test_handmade_network_computes_x0_and_x4():

@@ -206,6 +206,35 @@ def squared_length(src, dst, weight, positions, fixed):
 
 
 @njit(cache=True)
+def _charge_on_path(src, dst, weight, is_output, reach, live, charged):
+    """``charged`` = ``weight`` (one network's edges) with the edges that
+    lead nowhere set to 0, ``reach`` the nodes that are outputs or reach one
+    (``live``: scratch for the edge indices)."""
+    n_edges = weight.shape[0]
+    n_live = 0
+    for e in range(n_edges):
+        charged[e] = 0.0
+        if weight[e] != 0.0:
+            live[n_live] = e
+            n_live += 1
+    for v in range(reach.shape[0]):
+        reach[v] = is_output[v]
+    changed = True
+    while changed:
+        changed = False
+        # Backwards: edges listed source-layer-first then settle in one pass.
+        for k in range(n_live - 1, -1, -1):
+            e = live[k]
+            if reach[dst[e]] and not reach[src[e]]:
+                reach[src[e]] = True
+                changed = True
+    for k in range(n_live):
+        e = live[k]
+        if reach[dst[e]]:
+            charged[e] = weight[e]
+
+
+@njit(cache=True)
 def on_path_to_output(src, dst, weight, is_output):
     """``weight`` with the edges that lead nowhere set to 0.
 
@@ -213,22 +242,89 @@ def on_path_to_output(src, dst, weight, is_output):
     is the network the authors cost: hidden nodes with no path to an output
     are removed with their edges (and isolated nodes cost nothing anyway).
     """
-    n, n_edges = weight.shape
-    n_nodes = is_output.shape[0]
     out = np.zeros_like(weight)
-    reach = np.empty(n_nodes, dtype=np.bool_)
+    reach = np.empty(is_output.shape[0], dtype=np.bool_)
+    live = np.empty(weight.shape[1], dtype=np.int64)
+    for i in range(weight.shape[0]):
+        _charge_on_path(src[i], dst[i], weight[i], is_output, reach, live, out[i])
+    return out
+
+
+@njit(cache=True)
+def _memo_slot(keys, used, key):
+    """Where ``key`` is in the open-addressing table (``used`` there), or
+    the empty slot it would take (linear probing; the table is never full)."""
+    h = np.uint64(0x9E3779B97F4A7C15)
+    for w in range(key.shape[0]):
+        h ^= key[w] + np.uint64(0x9E3779B97F4A7C15) + (h << np.uint64(6)) + (h >> np.uint64(2))
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(29)
+    mask = keys.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    while used[slot]:
+        same = True
+        for w in range(key.shape[0]):
+            if keys[slot, w] != key[w]:
+                same = False
+                break
+        if same:
+            return slot
+        slot = (slot + 1) & mask
+    return slot
+
+
+@njit(cache=True)
+def memo_squared_length(src, dst, weight, positions, fixed, is_output, prune, keys, values, used, filled):
+    """``squared_length`` of networks that share one slot layout (``src``,
+    ``dst`` of shape (E,)), remembering the cost of every wiring solved.
+
+    The cost depends only on which slots hold an edge, so that set (as bits)
+    keys a table of solved costs: ``keys`` (C, words) uint64, ``values``
+    (C,), ``used`` (C,) bool, C a power of two, and ``filled`` [entries in
+    use]; the table is emptied when half full. With ``prune``, edges off
+    every path to an output are not charged (as ``on_path_to_output``). A
+    remembered cost is the very number its solve gave, so the results do
+    not depend on what the table holds.
+    """
+    n, n_edges = weight.shape
+    n_words = keys.shape[1]
+    out = np.empty(n)
+    placed = np.empty_like(positions)
+    square, index, anchored, columns = _placement_workspace(positions.shape[0])
+    reach = np.empty(positions.shape[0], dtype=np.bool_)
+    charged = np.empty(n_edges)
+    live = np.empty(n_edges, dtype=np.int64)
+    key = np.empty(n_words, dtype=np.uint64)
     for i in range(n):
-        for v in range(n_nodes):
-            reach[v] = is_output[v]
-        changed = True
-        while changed:
-            changed = False
-            # Backwards: edges listed source-layer-first then settle in one pass.
-            for e in range(n_edges - 1, -1, -1):
-                if weight[i, e] != 0.0 and reach[dst[i, e]] and not reach[src[i, e]]:
-                    reach[src[i, e]] = True
-                    changed = True
+        key[:] = 0
         for e in range(n_edges):
-            if weight[i, e] != 0.0 and reach[dst[i, e]]:
-                out[i, e] = weight[i, e]
+            if weight[i, e] != 0.0:
+                key[e >> 6] |= np.uint64(1) << np.uint64(e & 63)
+        slot = _memo_slot(keys, used, key)
+        if used[slot]:
+            out[i] = values[slot]
+            continue
+        if prune:
+            _charge_on_path(src, dst, weight[i], is_output, reach, live, charged)
+        else:
+            for e in range(n_edges):
+                charged[e] = weight[i, e]
+        _place(src, dst, charged, positions, fixed, placed, square, index, anchored, columns)
+        total = 0.0
+        for e in range(n_edges):
+            if charged[e] != 0.0:
+                dx = placed[src[e], 0] - placed[dst[e], 0]
+                dy = placed[src[e], 1] - placed[dst[e], 1]
+                total += dx * dx + dy * dy
+        out[i] = total
+        if 2 * (filled[0] + 1) > keys.shape[0]:
+            used[:] = False
+            filled[0] = 0
+            slot = _memo_slot(keys, used, key)
+        for w in range(n_words):
+            keys[slot, w] = key[w]
+        values[slot] = total
+        used[slot] = True
+        filled[0] += 1
     return out

@@ -101,19 +101,29 @@ def fraction_correct(weights, biases, widths, inputs, target, lam, sign_activati
     values = _input_values(widths, inputs)
     n_nodes = values.shape[0]
     acc = np.empty(n_patterns, dtype=inputs.dtype)
+    # Output-major copies of the target, as +1 / -1 and as 0 / 1 in the
+    # values' dtype, so the counts below are branch-free (vectorised) loops.
+    wanted = np.empty((n_out, n_patterns), dtype=inputs.dtype)
+    truth = np.empty((n_out, n_patterns), dtype=inputs.dtype)
+    for p in range(n_patterns):
+        for o in range(n_out):
+            truth[o, p] = 1 if target[p, o] else 0
+            wanted[o, p] = 1 if target[p, o] else -1
     result = np.empty(n)
     for i in range(n):
         _network_values(weights, biases, i, widths, values, acc, lam, sign_activation)
         correct = 0
-        for p in range(n_patterns):
-            for o in range(n_out):
-                v = values[n_nodes - n_out + o, p]
-                if target[p, o]:
-                    correct += v > 0
-                elif zero_is_wrong:
-                    correct += v < 0
-                else:
-                    correct += v <= 0
+        for o in range(n_out):
+            out = values[n_nodes - n_out + o]
+            if zero_is_wrong:
+                # Right when the output's sign is the wanted one (0 never is).
+                sign = wanted[o]
+                for p in range(n_patterns):
+                    correct += out[p] * sign[p] > 0
+            else:
+                true = truth[o]
+                for p in range(n_patterns):
+                    correct += (out[p] > 0) == true[p]
         result[i] = correct / (n_patterns * n_out)
     return result
 

@@ -327,6 +327,44 @@ def crowding_by_front(f, rank, tiebreak):
 
 
 @njit(cache=True)
+def survivors_by_front(rank, crowd, tiebreak, n):
+    """The ``n`` rows that come first by front (``rank``; -1, unranked, last),
+    then larger crowding distance, then smaller ``tiebreak`` (a permutation),
+    in increasing row order: whole fronts while they fit, then the
+    overflowing front's least crowded. Only that front is sorted."""
+    rows = rank.shape[0]
+    n_fronts = 0
+    for i in range(rows):
+        if rank[i] + 1 > n_fronts:
+            n_fronts = rank[i] + 1
+    size = np.zeros(n_fronts + 1, dtype=np.int64)
+    for i in range(rows):
+        size[rank[i] if rank[i] >= 0 else n_fronts] += 1
+    taken = 0
+    cut = 0  # fronts below ``cut`` survive whole
+    while cut <= n_fronts and taken + size[cut] <= n:
+        taken += size[cut]
+        cut += 1
+    keep = np.zeros(rows, dtype=np.bool_)
+    for i in range(rows):
+        front = rank[i] if rank[i] >= 0 else n_fronts
+        keep[i] = front < cut
+    if taken < n:
+        members = np.empty(size[cut], dtype=np.int64)
+        k = 0
+        for i in range(rows):
+            if (rank[i] if rank[i] >= 0 else n_fronts) == cut:
+                members[k] = i
+                k += 1
+        # Least crowded first (largest distance), then the tiebreak.
+        members = members[np.argsort(tiebreak[members])]
+        members = members[np.argsort(-crowd[members], kind="mergesort")]
+        for k in range(n - taken):
+            keep[members[k]] = True
+    return np.flatnonzero(keep)
+
+
+@njit(cache=True)
 def tournament_winners(f, crowd, pressure, first, second, rng):
     """Binary tournaments over consecutive pairs of two permutations, so every
     row fights exactly twice: a fresh stochastic comparison decides, then the

@@ -99,6 +99,12 @@ class NetworkModel(ABC):
         """(n,) edges that carry weight (the log's ``connections``)."""
         return np.count_nonzero(self.edges(genomes)[2], axis=1)
 
+    def slot_endpoints(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(src, dst)`` of shape (E,), int64, when every genome's edge
+        slot ``e`` joins the same two nodes (only the weights differ), else
+        None."""
+        return None
+
     def same_edges(self, a: Genomes, b: Genomes, values: bool) -> np.ndarray:
         """Per row, whether ``a`` and ``b`` have the same edges (the same
         weights too when ``values``; otherwise only which edges are present)."""

@@ -91,6 +91,7 @@ class LayeredModel(NetworkModel):
         self.slot_src = np.asarray(src, dtype=np.int32)
         self.slot_dst = np.asarray(dst, dtype=np.int32)
         self.n_slots = len(src)
+        self._slot_endpoints = (self.slot_src.astype(np.int64), self.slot_dst.astype(np.int64))
         # First slot of each transition between consecutive layers.
         self.slot_offset = np.concatenate([[0], np.cumsum(self.widths[:-1] * self.widths[1:])]).astype(
             np.int64
@@ -228,6 +229,9 @@ class LayeredModel(NetworkModel):
         src = np.broadcast_to(self.slot_src, (n, self.n_slots))
         dst = np.broadcast_to(self.slot_dst, (n, self.n_slots))
         return src, dst, w.astype(np.float64)
+
+    def slot_endpoints(self):
+        return self._slot_endpoints
 
     def same_edges(self, a, b, values):
         # Every slot joins a fixed pair of nodes: the weights say it all.
