@@ -314,13 +314,9 @@ class Elitist(Selection):
         n_elite = cfg.selection.elite
         n_children = cfg.population - n_elite
         rate = getattr(model, "crossover_probability", 0.0)
-        if (
-            model.fused_elitist
-            and rate == 0.0
-            and evolution.parts.cost.charges_nothing
-            and evolution.scores_performance
-        ):
-            # The generation below, compiled: the same draws and the same scores.
+        if model.fused_elitist and evolution.parts.cost.charges_nothing and evolution.scores_performance:
+            # The generation below, compiled (with the model's own crossover):
+            # the same draws and the same scores.
             state.genomes, state.performance, state.penalty, elite = model.elitist_generation(
                 state.genomes, state.performance, state.penalty, fitness, n_elite, rng,
                 *evolution.goal_data(goal, patterns),

@@ -1,11 +1,14 @@
-"""The compiled elitist generation of circuits against the plain one.
+"""The compiled elitist generations of circuits and of threshold networks
+against the plain one.
 
-``CircuitModel.elitist_generation`` runs a whole generation of Kashtan &
-Alon's GA in one numba call (elite order, copies, mutation, evaluation of the
-mutated children only, penalty). The plain path (``selection.Elitist`` with
-``mutate``, ``performance`` and ``penalty`` on every child) is its oracle:
-the same seed must give the same run, row for row and bit for bit, with the
-features that change the kernel's work switched on one at a time.
+``CircuitModel.elitist_generation`` and ``ThresholdModel.elitist_generation``
+run a whole generation of Kashtan & Alon's GA in one numba call (elite
+order, copies, crossover for threshold networks, mutation, evaluation of the
+changed children only, penalty). The plain path (``selection.Elitist`` with
+``crossover``, ``mutate``, ``performance`` and ``penalty`` on every child)
+is their oracle: the same seed must give the same run, row for row and bit
+for bit, with the features that change the kernel's work switched on one at
+a time.
 """
 
 from __future__ import annotations
@@ -28,8 +31,22 @@ CIRCUIT = {
 }
 
 
-def circuit_config(small_config, **overrides):
-    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in CIRCUIT.items()}
+# The threshold-network runs: Kashtan & Alon's retina networks, smaller.
+THRESHOLD = {
+    "seed": 3,
+    "generations": 300,
+    "population": 120,
+    "stop_when": "never",
+    "model": {"kind": "threshold"},
+    "task": {"name": "retina"},
+    "schedule": {"kind": "fixed", "goals": ["and"]},
+    "selection": {"elite": 30},
+    "sample_patterns": 100,
+}
+
+
+def circuit_config(small_config, base=CIRCUIT, **overrides):
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
     for key, value in overrides.items():
         if isinstance(value, dict):
             merged.setdefault(key, {}).update(value)
@@ -70,9 +87,38 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_compiled_generation_is_the_plain_generation(case, small_config):
-    config = circuit_config(small_config, **CASES[case])
+THRESHOLD_CASES = {
+    "sampled patterns": {},
+    "all patterns, MVG": {
+        "sample_patterns": 0,
+        "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 20},
+    },
+    "MVG": {"schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 20}},
+    "no crossover": {"model": {"crossover_probability": 0.0}},
+    "always crossing": {"model": {"crossover_probability": 1.0, "mutation_probability": 0.2}},
+    "tight penalty": {"model": {"neuron_threshold": 6, "penalty_per_neuron": 0.05}},
+    "wide fan-in, three outputs": {
+        "task": {"name": "logic6"},
+        "schedule": {"kind": "fixed", "goals": ["G1"]},
+        "sample_patterns": 40,
+        "model": {
+            "layers": [6, 6, 4, 3],
+            "fan_in": 5,
+            "output_fan_in": 3,
+            "threshold_min": -5,
+            "threshold_max": 5,
+        },
+    },
+}
+ALL_CASES = {("circuit", name): (CIRCUIT, case) for name, case in CASES.items()} | {
+    ("threshold", name): (THRESHOLD, case) for name, case in THRESHOLD_CASES.items()
+}
+
+
+@pytest.mark.parametrize("kind, case", sorted(ALL_CASES), ids=[f"{k}: {c}" for k, c in sorted(ALL_CASES)])
+def test_compiled_generation_is_the_plain_generation(kind, case, small_config):
+    base, overrides = ALL_CASES[(kind, case)]
+    config = circuit_config(small_config, base, **overrides)
     _, fused, calls = run(config, fused=True)
     plain_evolution, plain, _ = run(config, fused=False)
     assert calls == config.generations
@@ -92,6 +138,7 @@ def test_compiled_generation_is_the_plain_generation(case, small_config):
     assert len({row["best"] for row in rows}) > 1 and len({row["median"] for row in rows}) > 3
     if case == "tight penalty":
         assert plain.penalty.max() > 0
+    assert len({row["perfect"] for row in rows} | {row["best"] for row in rows}) > 2
     # The plain scores are the model's own on the final population.
     goal = plain_evolution.parts.schedule.goal(plain.generation - 1)
     if config.sample_patterns == 0:
@@ -106,9 +153,10 @@ def test_compiled_generation_is_the_plain_generation(case, small_config):
 def test_compiled_generation_only_where_it_applies(small_config):
     binary = Evolution(circuit_config(small_config, model={"genome": "binary"}))
     assert not binary.parts.model.fused_elitist
-    costed = circuit_config(
-        small_config, cost={"kind": "count", "weight": 0.001}, selection={"treatment": "P&CC"}
-    )
-    evolution = Evolution(costed)
-    evolution.parts.model.elitist_generation = None  # would raise if the loop used it
-    evolution.run(evolution.initial_state(), 5)
+    for base in (CIRCUIT, THRESHOLD):
+        costed = circuit_config(
+            small_config, base, cost={"kind": "count", "weight": 0.001}, selection={"treatment": "P&CC"}
+        )
+        evolution = Evolution(costed)
+        evolution.parts.model.elitist_generation = None  # would raise if the loop used it
+        evolution.run(evolution.initial_state(), 5)

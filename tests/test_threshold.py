@@ -402,3 +402,38 @@ def test_bad_config(kwargs, field):
         ThresholdModel(**kwargs)
     assert err.value.field == field
     assert err.value.allowed is not None
+
+
+def test_performance_at_the_widest_fan_in_and_several_outputs():
+    """The evaluator sums slots in 8-bit integers: at fan-in 127 a neuron's
+    sum reaches +-127, still exact. Random networks plus ones built to hit
+    both extremes, on three outputs, against the reference."""
+    from evomod.tasks import get_task
+
+    task = get_task("logic6")
+    model = ThresholdModel(
+        layers=(6, 4, 3), fan_in=127, output_fan_in=127, threshold_min=-127, threshold_max=127
+    )
+    rng = np.random.default_rng(9)
+    genomes = model.random(40, rng)
+    # Thresholds near the typical sums (about +-11), so the neurons vary.
+    genomes["threshold"] = rng.integers(-12, 13, size=genomes["threshold"].shape).astype(np.int8)
+    # Rows 0-1: every slot reads input 0 (then neuron 0), all +1 or all -1,
+    # so sums of +-127 meet thresholds of +-127.
+    for row, s in ((0, 1), (1, -1)):
+        genomes["src"][row] = 0
+        genomes["sign"][row] = s
+        genomes["threshold"][row] = 127 * s
+    patterns = task.inputs
+    target = task.target("G1")
+    perf = model.performance(genomes, patterns, target)
+    outputs = model.outputs(genomes, patterns)
+    extremes = 0
+    for i in range(40):
+        want = ref_outputs(
+            model.layers, genomes["src"][i], genomes["sign"][i], genomes["threshold"][i], patterns
+        )
+        assert np.array_equal(outputs[i], want)
+        assert perf[i] == pytest.approx(np.mean(want == target), abs=1e-15)
+        extremes += int(want.any() and not want.all())
+    assert len(set(perf.tolist())) > 5 and extremes > 0

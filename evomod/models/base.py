@@ -71,9 +71,10 @@ class NetworkModel(ABC):
 
     def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
         """``(genomes, performance, penalty, elite)`` of the next population
-        of ``evomod.selection.Elitist`` without crossover, drawing from
-        ``rng`` exactly as it does with this model's ``mutate``, scored on
-        ``inputs`` against ``target``. Only for models with ``fused_elitist``."""
+        of ``evomod.selection.Elitist``, drawing from ``rng`` exactly as it
+        does with this model's ``crossover`` (at its ``crossover_probability``,
+        if it has one) and ``mutate``, scored on ``inputs`` against
+        ``target``. Only for models with ``fused_elitist``."""
         raise NotImplementedError(f"{self.kind} networks have no compiled elitist generation")
 
     def penalty(self, genomes: Genomes) -> np.ndarray:

@@ -71,7 +71,12 @@ import numpy as np
 
 from evomod.config import MAX_LAYERS, spec
 from evomod.errors import ConfigError
-from evomod.kernels.threshold import threshold_outputs, threshold_structure
+from evomod.kernels.threshold import (
+    elitist_offspring,
+    threshold_fraction_correct,
+    threshold_outputs,
+    threshold_structure,
+)
 from evomod.models.base import Genomes, NetworkModel, check_int, check_real, fitting_layers, size
 from evomod.network_format import parse_network
 from evomod.registry import MODELS
@@ -166,21 +171,26 @@ class ThresholdModel(NetworkModel):
         )
         return {"src": src, "sign": sign, "threshold": thr}
 
+    def mutation_draws(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What mutating ``n`` genomes draws: the rows that mutate, the entry
+        of the mutation table each changes and the index of its new value
+        among the gene's other values (a sign has one other value)."""
+        rows = np.nonzero(rng.random(n) < self.mutation_probability)[0]
+        if len(rows) == 0 or len(self._gene_kind) == 0:
+            return rows[:0], rows[:0], rows[:0]
+        pick = rng.integers(0, len(self._gene_kind), size=len(rows))
+        # A draw from choices-1 values that skips the current one is uniform
+        # over the other values.
+        return rows, pick, rng.integers(0, self._gene_choices[pick] - 1)
+
     def mutate(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
         src = genomes["src"].copy()
         sign = genomes["sign"].copy()
         thr = genomes["threshold"].copy()
-        rows = np.nonzero(rng.random(len(src)) < self.mutation_probability)[0]
-        if len(rows) == 0 or len(self._gene_kind) == 0:
-            return {"src": src, "sign": sign, "threshold": thr}
-        pick = rng.integers(0, len(self._gene_kind), size=len(rows))
+        rows, pick, draw = self.mutation_draws(len(src), rng)
         kind = self._gene_kind[pick]
         j = self._gene_neuron[pick]
         s = self._gene_slot[pick]
-        # A draw from choices-1 values that skips the current one is uniform
-        # over the other values.
-        draw = rng.integers(0, self._gene_choices[pick] - 1)
-
         m = kind == _SRC
         current = src[rows[m], j[m], s[m]].astype(np.int64) + 1
         src[rows[m], j[m], s[m]] = draw[m] + (draw[m] >= current) - 1
@@ -191,21 +201,59 @@ class ThresholdModel(NetworkModel):
         thr[rows[m], j[m]] = draw[m] + (draw[m] >= current) + self.threshold_min
         return {"src": src, "sign": sign, "threshold": thr}
 
+    def crossover_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, N) bool: which neurons a crossed child takes from its second parent."""
+        return rng.random((n, self.n_neurons)) < 0.5
+
     def crossover(self, a: Genomes, b: Genomes, rng: np.random.Generator) -> Genomes:
-        from_b = rng.random((size(a), self.n_neurons)) < 0.5
+        from_b = self.crossover_draws(size(a), rng)
         return {
             "src": np.where(from_b[:, :, None], b["src"], a["src"]),
             "sign": np.where(from_b[:, :, None], b["sign"], a["sign"]),
             "threshold": np.where(from_b, b["threshold"], a["threshold"]),
         }
 
+    # The elitist GA's generation, compiled (see elitist_generation).
+    fused_elitist = True
+
+    def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
+        """``evomod.selection.Elitist``'s generation in one numba call, with
+        crossover at ``crossover_probability``: the same draws from ``rng``
+        in the same order, and every row's performance and penalty (only
+        children that crossed or mutated are scored; see
+        ``kernels.threshold.elitist_offspring``)."""
+        n = len(fitness)
+        n_children = n - n_elite
+        shuffled = rng.permutation(n)
+        parent_draws = rng.integers(0, n_elite, n_children)
+        if self.crossover_probability > 0.0:
+            mate_draws = rng.integers(0, n_elite, n_children)
+            from_mate = self.crossover_draws(n_children, rng)
+            mix = rng.random(n_children) < self.crossover_probability
+        else:
+            mate_draws, from_mate, mix = (
+                parent_draws[:0],
+                np.zeros((0, self.n_neurons), bool),
+                np.zeros(0, bool),
+            )
+        rows, genes, draws = self.mutation_draws(n_children, rng)
+        src, sign, thr, performance, penalty, elite = elitist_offspring(
+            *self._kernel_arguments(genomes, inputs)[:3], performance, penalty, fitness, shuffled, n_elite,
+            parent_draws, mate_draws, from_mate, mix, rows, genes, draws, self._gene_kind,
+            self._gene_neuron, self._gene_slot, self.threshold_min, self.prev_offset, self.n_inputs,
+            self.n_outputs, np.ascontiguousarray(inputs, dtype=np.uint8),
+            np.ascontiguousarray(np.asarray(target, dtype=bool).reshape(len(inputs), self.n_outputs)),
+            self.neuron_threshold, self.penalty_per_neuron,
+        )  # fmt: skip
+        return {"src": src, "sign": sign, "threshold": thr}, performance, penalty, elite
+
     # -- evaluation ------------------------------------------------------------
 
-    def outputs(self, genomes: Genomes, inputs: np.ndarray) -> np.ndarray:
+    def _kernel_arguments(self, genomes: Genomes, inputs: np.ndarray) -> tuple:
         inputs = np.asarray(inputs)
         if inputs.ndim != 2 or inputs.shape[1] != self.n_inputs:
             raise ValueError(f"inputs must have shape (n_patterns, {self.n_inputs}), got {inputs.shape}")
-        return threshold_outputs(
+        return (
             np.ascontiguousarray(genomes["src"], dtype=np.int8),
             np.ascontiguousarray(genomes["sign"], dtype=np.int8),
             np.ascontiguousarray(genomes["threshold"], dtype=np.int8),
@@ -214,6 +262,13 @@ class ThresholdModel(NetworkModel):
             self.n_outputs,
             np.ascontiguousarray(inputs, dtype=np.uint8),
         )
+
+    def outputs(self, genomes: Genomes, inputs: np.ndarray) -> np.ndarray:
+        return threshold_outputs(*self._kernel_arguments(genomes, inputs))
+
+    def performance(self, genomes: Genomes, inputs: np.ndarray, target: np.ndarray) -> np.ndarray:
+        target = np.ascontiguousarray(np.asarray(target, dtype=bool).reshape(len(inputs), self.n_outputs))
+        return threshold_fraction_correct(*self._kernel_arguments(genomes, inputs), target)
 
     # -- structure -------------------------------------------------------------
 
