@@ -301,7 +301,8 @@ class Evolution:
             # One array as the single datum: DEAP applies the key per datum in Python.
             "best": float(np.max(state.performance)),
             "median": median(state.performance),
-            "mean": float(np.mean(state.performance)),
+            # np.mean's own sum and division, without its Python overhead.
+            "mean": float(state.performance.sum()) / len(state.performance),
             "perfect": int(perfect.sum()),
             "cost": float(state.cost[best]),
             "connections": int(self.parts.model.connection_count(_row(state.genomes, best))[0]),
@@ -407,6 +408,8 @@ class Evolution:
         hall = state.hall_of_fame
         if len(hall) >= hall.maxsize > 0:
             bar_fit, bar_tie = hall[-1].fitness.wvalues
+            if fit.max() < bar_fit:
+                return
             above = np.flatnonzero((fit > bar_fit) | ((fit == bar_fit) & (-ties > bar_tie)))
             if len(above) == 0:
                 return

@@ -505,3 +505,27 @@ def test_survivors_by_front_is_the_full_sort_cut():
         sizes = np.bincount(front, minlength=rows + 1).cumsum()
         cuts_inside_a_front += n not in sizes
     assert cuts_inside_a_front > 100  # most cuts split a front: its sort is exercised
+
+
+def test_compiled_elite_order_is_a_stable_sort():
+    """``kernels.elite.elite_order`` (counting over distinct fitness values,
+    a merge sort above 64 of them) against numpy's stable sort: the first
+    n_elite of the shuffled order by decreasing fitness, ties kept in it."""
+    from evomod.kernels.elite import elite_order as compiled_elite_order
+
+    rng = np.random.default_rng(14)
+    fallbacks = 0
+    for trial in range(600):
+        n = int(rng.integers(1, 700))
+        n_elite = int(rng.integers(1, n + 1))
+        levels = int(rng.integers(1, 120))
+        fitness = rng.integers(0, levels, n) / levels - rng.integers(0, 3, n) * 0.01
+        if trial % 4 == 0:
+            fitness[rng.random(n) < 0.3] = -0.0  # equal to 0.0
+        if trial % 9 == 0:
+            fitness = rng.random(n)  # all distinct
+        shuffled = rng.permutation(n)
+        expected = shuffled[np.argsort(-fitness[shuffled], kind="stable")][:n_elite]
+        np.testing.assert_array_equal(compiled_elite_order(fitness, shuffled, n_elite), expected)
+        fallbacks += len(np.unique(fitness)) > 64
+    assert 20 < fallbacks < 500  # both paths are exercised

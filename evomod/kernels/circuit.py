@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from evomod.kernels.elite import elite_order
+
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -217,21 +219,21 @@ def elitist_offspring(
 
     Returns the new ``src``, ``out``, performance and penalty, and the elite.
     """
-    keys = np.empty(len(shuffled))
-    for i in range(len(shuffled)):
-        keys[i] = -fitness[shuffled[i]]
-    elite = shuffled[np.argsort(keys, kind="mergesort")[:n_elite]]
+    elite = elite_order(fitness, shuffled, n_elite)
     n_children = len(parent_draws)
     n, n_gates, n_out = n_elite + n_children, src.shape[1], out.shape[1]
     new_src = np.empty((n, n_gates, 2), dtype=src.dtype)
     new_out = np.empty((n, n_out), dtype=out.dtype)
     new_performance = np.empty(n)
     new_penalty = np.empty(n)
+    # Gate genes copied as flat rows: one short contiguous loop per circuit.
+    width = 2 * n_gates
+    flat_old = src.reshape(src.shape[0], width)
+    flat_new = new_src.reshape(n, width)
     for i in range(n):
         parent = elite[i] if i < n_elite else elite[parent_draws[i - n_elite]]
-        for g in range(n_gates):
-            new_src[i, g, 0] = src[parent, g, 0]
-            new_src[i, g, 1] = src[parent, g, 1]
+        for e in range(width):
+            flat_new[i, e] = flat_old[parent, e]
         for o in range(n_out):
             new_out[i, o] = out[parent, o]
         new_performance[i] = performance[parent]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from evomod.kernels.elite import elite_order
+
 
 @njit(cache=True)
 def _node_values(src, sign, thr, prev_offset, n_inputs, k, values, total):
@@ -187,10 +189,7 @@ def elitist_offspring(
 
     Returns the new ``src``, ``sign``, ``thr``, performance and penalty, and the elite.
     """
-    keys = np.empty(len(shuffled))
-    for i in range(len(shuffled)):
-        keys[i] = -fitness[shuffled[i]]
-    elite = shuffled[np.argsort(keys, kind="mergesort")[:n_elite]]
+    elite = elite_order(fitness, shuffled, n_elite)
     n_children = len(parent_draws)
     n, n_neurons, n_slots = n_elite + n_children, src.shape[1], src.shape[2]
     new_src = np.empty((n, n_neurons, n_slots), dtype=src.dtype)
