@@ -386,3 +386,22 @@ def speed_and_phases(evolution, start: Checkpoint, args, phases, run_length: int
     print_phases(timer, args.generations, seconds)
     print()
     return speed
+
+
+def compiled_against_plain(evolution, start: Checkpoint, args, model, work: str, plain_phases) -> None:
+    """The compiled elitist generation (``model.elitist_generation``) against
+    the plain path it replaced, on the same generations from ``start``
+    (Q logging as shipped), then the plain path's phases. ``work`` names
+    what the compiled generation does."""
+    compiled, plain = swapped_speed(evolution, start, model, "fused_elitist", False, args.generations)
+    print("the compiled generation against the plain numpy path (same generations, Q logging as shipped)")
+    print_ratio_header()
+    print_ratio(f"generations / s: compiled vs plain ({work})", 1 / compiled, 1 / plain)
+    print()
+    with replaced(model, "fused_elitist", False):
+        timer, seconds = phase_run(
+            evolution, start, args.generations, [*plain_phases, *logging_phases(evolution)]
+        )
+    print("the plain path's phases, for comparison:")
+    print_phases(timer, args.generations, seconds)
+    print()

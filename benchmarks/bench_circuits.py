@@ -163,26 +163,15 @@ def main():
     speed = T.speed_and_phases(evolution, start, args, phases, 100000, "10^5")
 
     # The compiled generation against the plain one it replaced (the same run).
-    compiled, plain = T.swapped_speed(evolution, start, model, "fused_elitist", False, args.generations)
-    print("the compiled generation against the plain numpy path (same generations, Q logging as shipped)")
-    T.print_ratio_header()
-    T.print_ratio(
-        "generations / s: compiled vs plain (elite order, mutate, evaluate, penalty)", 1 / compiled, 1 / plain
-    )
-    print()
     plain_phases = [
         (model, "performance", "evaluate (numba, bit-parallel)"),
         (model, "mutate", "mutate"),
         (evolution, "structure", "gate penalty (effective gates)"),
         (selection_mod, "elite_order", "selection: elite order"),
     ]
-    with T.replaced(model, "fused_elitist", False):
-        timer, seconds = T.phase_run(
-            evolution, start, args.generations, [*plain_phases, *T.logging_phases(evolution)]
-        )
-    print("the plain path's phases, for comparison:")
-    T.print_phases(timer, args.generations, seconds)
-    print()
+    T.compiled_against_plain(
+        evolution, start, args, model, "elite order, mutate, evaluate, penalty", plain_phases
+    )
 
     # 3. compiled against pure Python
     end = speed["end"]

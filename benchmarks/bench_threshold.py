@@ -11,6 +11,9 @@ give it), warmed up ``--warmup`` generations (not timed):
    ``--warmup + --generations``, with Q logging as shipped and with
    ``log_modularity_every = 0``, from copies of the same state;
 2. the time per phase over the same generations;
+   then the compiled generation (``ThresholdModel.elitist_generation``)
+   against the plain numpy path it replaced, on the same generations, and
+   the plain path's phases;
 3. the numba evaluator against a plain-numpy one (one vectorised pass per
    neuron and slot over the whole population and all patterns), checked
    equal on the steady-state population: networks evaluated / s, and
@@ -74,7 +77,16 @@ def main():
     start, state = T.warm_up(evolution, args.warmup)
 
     # 1. steady state, with and without Q logging; 2. phases
+    work = "elite order, crossover, mutate, penalty, scoring of the changed children"
     phases = [
+        (model, "elitist_generation", f"compiled generation: {work}"),
+        (model, "mutation_draws", "random draws of the mutations (numpy)"),
+        (model, "crossover_draws", "random draws of the crossovers (numpy)"),
+        (model, "performance", "evaluate the population on the generation's patterns"),
+        (evolution, "_patterns", "draw the generation's patterns"),
+    ]
+    speed = T.speed_and_phases(evolution, start, args, phases, 21000, "21,000")
+    plain_phases = [
         (model, "performance", "evaluate (numba)"),
         (model, "mutate", "mutate"),
         (model, "crossover", "crossover"),
@@ -82,7 +94,7 @@ def main():
         (selection_mod, "elite_order", "selection: elite order"),
         (evolution, "_patterns", "draw the generation's patterns"),
     ]
-    speed = T.speed_and_phases(evolution, start, args, phases, 21000, "21,000")
+    T.compiled_against_plain(evolution, start, args, model, work, plain_phases)
 
     # 3. numba against numpy
     genomes = speed["end"].genomes

@@ -228,21 +228,19 @@ def elitist_offspring(
     values = _input_rows(patterns, n_inputs + n_neurons)
     total = np.zeros(values.shape[1], dtype=np.int8)
     truth = _output_major(target)
-    live = np.zeros((1, n_neurons, n_slots), dtype=np.bool_)
-    reach = np.zeros((1, n_neurons), dtype=np.bool_)
+    live = np.zeros((n, n_neurons, n_slots), dtype=np.bool_)
+    reach = np.zeros((n, n_neurons), dtype=np.bool_)
     for k in range(n_elite, n):
         if not changed[k]:
             continue
         _node_values(new_src, new_sign, new_thr, prev_offset, n_inputs, k, values, total)
         new_performance[k] = _fraction_agreeing(values, truth, n_inputs + n_neurons - n_outputs)
-        _structure_of(
-            new_src[k : k + 1], new_sign[k : k + 1], prev_offset, n_inputs, n_outputs, 0, live, reach
-        )
+        _structure_of(new_src, new_sign, prev_offset, n_inputs, n_outputs, k, live, reach)
         used = 0
         for j in range(n_neurons):
-            if reach[0, j]:
+            if reach[k, j]:
                 for s in range(n_slots):
-                    if live[0, j, s]:
+                    if live[k, j, s]:
                         used += 1
                         break
         new_penalty[k] = penalty_per_neuron * max(0, used - neuron_threshold)
