@@ -105,6 +105,8 @@ class State:
     elapsed: float = 0.0
     stopped: bool = False
     objectives: np.ndarray | None = None
+    # The children's performance is not computed yet (see Evolution.settle).
+    unscored: bool = False
 
 
 def note_epoch_end(
@@ -186,8 +188,32 @@ class Evolution:
         self.rng.bit_generator.state = state.rng_state
 
     def snapshot(self, state: State) -> State:
+        self.settle(state)
         state.rng_state = self.rng.bit_generator.state
         return state
+
+    @property
+    def rescores_every_generation(self) -> bool:
+        """Whether every generation scores its whole population afresh (on
+        newly sampled patterns), so that children need not be scored on the
+        patterns of the generation that bred them until a state is kept."""
+        k = self.config.sample_patterns
+        return self.scores_performance and 0 < k < self.parts.task.n_patterns
+
+    def defer_scores(self, state: State, goal: str, patterns) -> None:
+        """Mark ``state``'s children unscored: their performance on ``goal``
+        and ``patterns`` is computed by ``settle`` if a state is kept (a
+        checkpoint, the end of a run), and never when the next generation
+        scores everyone on its own patterns."""
+        state.unscored = True
+        self._unscored_on = (goal, patterns)
+
+    def settle(self, state: State) -> None:
+        """Score deferred children: the numbers they would have been given
+        when bred (their parents' rows are scored again, to the same values)."""
+        if state.unscored:
+            state.performance = self.evaluate(state.genomes, *self._unscored_on)
+            state.unscored = False
 
     # -- evaluation ----------------------------------------------------------
     def _patterns(self):
@@ -251,8 +277,9 @@ class Evolution:
         goal = self.parts.schedule.goal(g)
         patterns = self._patterns()
         key = (goal, None if patterns is None else patterns.tobytes())
-        if state.evaluated_for != key:
+        if state.evaluated_for != key or state.unscored:
             state.performance = self.evaluate(state.genomes, goal, patterns)
+            state.unscored = False
             if state.evaluated_for is None:
                 state.cost, state.penalty = self.structure(state.genomes)
                 self.selection.start(self, state)

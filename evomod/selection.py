@@ -317,11 +317,14 @@ class Elitist(Selection):
         if model.fused_elitist and evolution.parts.cost.charges_nothing and evolution.scores_performance:
             # The generation below, compiled (with the model's own crossover):
             # the same draws and the same scores.
+            defer = evolution.rescores_every_generation
             state.genomes, state.performance, state.penalty, elite = model.elitist_generation(
                 state.genomes, state.performance, state.penalty, fitness, n_elite, rng,
-                *evolution.goal_data(goal, patterns),
+                *evolution.goal_data(goal, patterns), score_children=not defer,
             )  # fmt: skip
             state.cost = np.concatenate([state.cost[elite], np.zeros(n_children)])
+            if defer:
+                evolution.defer_scores(state, goal, patterns)
             return
         elite = elite_order(fitness, rng)[:n_elite]
         picked = elite[rng.integers(0, len(elite), n_children)]

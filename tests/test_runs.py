@@ -45,6 +45,20 @@ def interrupt_at(generation):
         {"selection": {"treatment": "P&RO"}},
         {"schedule": {"kind": "rmvg", "family": "modular", "period": 4}},
         {"cost": {"kind": "count"}, "schedule": {"kind": "alternating", "goals": ["and", "or"], "period": 5}},
+        # Kashtan & Alon's threshold networks on sampled patterns: children are
+        # scored only when a state is kept (Evolution.settle), checkpoints included.
+        {
+            "model": {"kind": "threshold"},
+            "selection": {"kind": "elitist", "elite": 15},
+            "sample_patterns": 40,
+        },
+        {
+            "model": {"kind": "circuit"},
+            "task": {"name": "logic4"},
+            "schedule": {"kind": "fixed", "goals": ["G1"]},
+            "selection": {"kind": "elitist", "elite": 15},
+            "sample_patterns": 9,
+        },
     ],
 )
 def test_resume_is_bit_identical(tmp_path, small_config, overrides):
@@ -58,8 +72,13 @@ def test_resume_is_bit_identical(tmp_path, small_config, overrides):
     assert not (tmp_path / "cut" / "checkpoint.pkl").exists()
     assert not (tmp_path / "cut" / "best.json").exists()
     assert len(read_log(tmp_path / "cut")) == 20
+    with np.load(tmp_path / "cut" / "checkpoint.npz") as saved_arrays:
+        assert not any(
+            np.isnan(saved_arrays[k]).any() for k in saved_arrays.files if saved_arrays[k].dtype.kind == "f"
+        )
     runs.resume(tmp_path / "cut", quiet=True)
     assert_same_run(tmp_path / "whole", tmp_path / "cut")
+    assert np.isfinite(population(tmp_path / "whole")["performance"]).all()
 
 
 def test_same_seed_same_run_other_seed_differs(tmp_path, small_config):

@@ -203,6 +203,7 @@ def elitist_offspring(
     total,
     threshold,
     penalty_per_gate,
+    score_children,
 ):
     """One generation of the elitist GA on integer-genome circuits, given
     its random draws.
@@ -214,7 +215,8 @@ def elitist_offspring(
     ``apply_mutations``). Only mutated children are evaluated: a copy keeps
     its parent's performance and penalty, the same numbers recomputed.
     Performance is the fraction of settled output bits inside ``select``
-    equal to ``target`` (one word per output), out of ``total``; the
+    equal to ``target`` (one word per output), out of ``total`` (nan for
+    mutated children without ``score_children``); the
     penalty is ``penalty_per_gate`` per effective gate above ``threshold``.
 
     Returns the new ``src``, ``out``, performance and penalty, and the elite.
@@ -249,11 +251,16 @@ def elitist_offspring(
     for j in range(len(rows)):
         k = n_elite + rows[j]
         _apply_mutation(new_src, new_out, k, genes[j], draws[j], n_inputs)
-        _evaluate_one(new_src, new_out, k, n_inputs, feedback, steps, mask, words, cur, nxt, tables, settled)
-        agree = 0
-        for o in range(n_out):
-            agree += _popcount(~(tables[k, o] ^ target[o]) & settled[k, o] & select)
-        new_performance[k] = agree / total
+        if score_children:
+            _evaluate_one(
+                new_src, new_out, k, n_inputs, feedback, steps, mask, words, cur, nxt, tables, settled
+            )
+            agree = 0
+            for o in range(n_out):
+                agree += _popcount(~(tables[k, o] ^ target[o]) & settled[k, o] & select)
+            new_performance[k] = agree / total
+        else:
+            new_performance[k] = np.nan
         excess = _mark_effective(new_src, new_out, k, n_inputs, feedback, effective, stack) - threshold
         new_penalty[k] = penalty_per_gate * max(0, excess)
     return new_src, new_out, new_performance, new_penalty, elite

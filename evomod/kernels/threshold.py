@@ -170,7 +170,7 @@ def elitist_offspring(
     src, sign, thr, performance, penalty, fitness, shuffled, n_elite, parent_draws,
     mate_draws, from_mate, mix, rows, genes, draws, gene_kind, gene_neuron, gene_slot,
     threshold_min, prev_offset, n_inputs, n_outputs, patterns, target,
-    neuron_threshold, penalty_per_neuron,
+    neuron_threshold, penalty_per_neuron, score_children,
 ):  # fmt: skip
     """One generation of the elitist GA on threshold networks, given its
     random draws (as ``evomod.selection.Elitist`` draws them).
@@ -183,9 +183,9 @@ def elitist_offspring(
     child ``rows[m]`` then changes gene ``genes[m]`` of the mutation table
     (``gene_kind``: 0 source, 1 sign, 2 threshold; ``gene_neuron``,
     ``gene_slot``) to the ``draws[m]``-th of its other values. Only children
-    that crossed or mutated are scored; the others keep their parent's
-    performance (on ``patterns`` against ``target``) and penalty, the same
-    numbers recomputed.
+    that crossed or mutated are scored (or, without ``score_children``, get
+    nan); the others keep their parent's performance (on ``patterns``
+    against ``target``) and penalty, the same numbers recomputed.
 
     Returns the new ``src``, ``sign``, ``thr``, performance and penalty, and the elite.
     """
@@ -233,8 +233,11 @@ def elitist_offspring(
     for k in range(n_elite, n):
         if not changed[k]:
             continue
-        _node_values(new_src, new_sign, new_thr, prev_offset, n_inputs, k, values, total)
-        new_performance[k] = _fraction_agreeing(values, truth, n_inputs + n_neurons - n_outputs)
+        if score_children:
+            _node_values(new_src, new_sign, new_thr, prev_offset, n_inputs, k, values, total)
+            new_performance[k] = _fraction_agreeing(values, truth, n_inputs + n_neurons - n_outputs)
+        else:
+            new_performance[k] = np.nan
         _structure_of(new_src, new_sign, prev_offset, n_inputs, n_outputs, k, live, reach)
         used = 0
         for j in range(n_neurons):

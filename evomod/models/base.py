@@ -69,12 +69,16 @@ class NetworkModel(ABC):
     # Whether ``elitist_generation`` runs the elitist GA's generation compiled.
     fused_elitist: bool = False
 
-    def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
+    def elitist_generation(
+        self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target, score_children=True
+    ):
         """``(genomes, performance, penalty, elite)`` of the next population
         of ``evomod.selection.Elitist``, drawing from ``rng`` exactly as it
         does with this model's ``crossover`` (at its ``crossover_probability``,
         if it has one) and ``mutate``, scored on ``inputs`` against
-        ``target``. Only for models with ``fused_elitist``."""
+        ``target`` (without ``score_children``, children that changed get
+        performance nan, for ``Evolution.settle``). Only for models with
+        ``fused_elitist``."""
         raise NotImplementedError(f"{self.kind} networks have no compiled elitist generation")
 
     def penalty(self, genomes: Genomes) -> np.ndarray:

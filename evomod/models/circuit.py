@@ -335,7 +335,9 @@ class CircuitModel(NetworkModel):
             self._packed_goals[key] = packed
         return packed
 
-    def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
+    def elitist_generation(
+        self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target, score_children=True
+    ):
         """The elitist GA's generation compiled (integer genomes): the same
         draws from ``rng`` as ``selection.Elitist`` with ``mutate``, and every
         row's performance and penalty (only mutated children are evaluated;
@@ -349,7 +351,7 @@ class CircuitModel(NetworkModel):
         src, out, performance, penalty, elite = elitist_offspring(
             src, out, performance, penalty, fitness, shuffled, n_elite, parent_draws, rows, genes, draws,
             self.n_inputs, self.feedback, self.settle_steps, words, select, total, self.threshold,
-            self.penalty_per_gate,
+            self.penalty_per_gate, score_children,
         )  # fmt: skip
         return {"src": src, "out": out}, performance, penalty, elite
 

@@ -216,7 +216,9 @@ class ThresholdModel(NetworkModel):
     # The elitist GA's generation, compiled (see elitist_generation).
     fused_elitist = True
 
-    def elitist_generation(self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target):
+    def elitist_generation(
+        self, genomes, performance, penalty, fitness, n_elite, rng, inputs, target, score_children=True
+    ):
         """``evomod.selection.Elitist``'s generation in one numba call, with
         crossover at ``crossover_probability``: the same draws from ``rng``
         in the same order, and every row's performance and penalty (only
@@ -243,7 +245,7 @@ class ThresholdModel(NetworkModel):
             self._gene_neuron, self._gene_slot, self.threshold_min, self.prev_offset, self.n_inputs,
             self.n_outputs, np.ascontiguousarray(inputs, dtype=np.uint8),
             np.ascontiguousarray(np.asarray(target, dtype=bool).reshape(len(inputs), self.n_outputs)),
-            self.neuron_threshold, self.penalty_per_neuron,
+            self.neuron_threshold, self.penalty_per_neuron, score_children,
         )  # fmt: skip
         return {"src": src, "sign": sign, "threshold": thr}, performance, penalty, elite
 
