@@ -194,7 +194,7 @@ class ConnectionCost:
         return self.of_edges(src, dst, weight)
 
     # Entries of the table of solved wirings (a power of two); emptied when half full.
-    MEMO_ENTRIES = 1 << 16
+    MEMO_ENTRIES = 1 << 15
 
     def _memoised(self, src, dst, weight) -> np.ndarray:
         """``of_edges`` for a model whose genomes share one slot layout,
@@ -202,11 +202,9 @@ class ConnectionCost:
         population keeps re-creating the same few hundred wirings, and 86 %
         of the offspring whose wiring changed have one solved before."""
         words = -(-len(src) // 64)
-        if self._memo is None or self._memo[0].shape[1] != words:
+        if self._memo is None or self._memo[0].shape[1] != words + 2:
             self._memo = (
-                np.zeros((self.MEMO_ENTRIES, words), dtype=np.uint64),
-                np.zeros(self.MEMO_ENTRIES),
-                np.zeros(self.MEMO_ENTRIES, dtype=np.bool_),
+                np.zeros((self.MEMO_ENTRIES, words + 2), dtype=np.uint64),
                 np.zeros(1, dtype=np.int64),
             )
         prune = self.scope != "all" and self.outputs is not None

@@ -387,8 +387,8 @@ def test_remembered_squared_length_is_the_solve_itself(model, scope):
     assert np.array_equal(again[::-1], plain)
     assert np.array_equal(small, plain)
     # The table did remember: fewer entries than networks with repeats.
-    assert 0 < remembered._memo[3][0] < len(plain)
-    assert remembered._memo[3][0] == len({(w != 0).tobytes() for w in g["weights"]})
+    assert 0 < remembered._memo[1][0] < len(plain)
+    assert remembered._memo[1][0] == len({(w != 0).tobytes() for w in g["weights"]})
 
 
 def test_remembered_costs_depend_on_the_pruning(model):

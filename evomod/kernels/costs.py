@@ -251,21 +251,21 @@ def on_path_to_output(src, dst, weight, is_output):
 
 
 @njit(cache=True)
-def _memo_slot(keys, used, key):
-    """Where ``key`` is in the open-addressing table (``used`` there), or
-    the empty slot it would take (linear probing; the table is never full)."""
+def _memo_slot(table, key):
+    """Where ``key`` is in the open-addressing table (row occupied), or the
+    free row it would take (linear probing; the table is never full)."""
     h = np.uint64(0x9E3779B97F4A7C15)
     for w in range(key.shape[0]):
         h ^= key[w] + np.uint64(0x9E3779B97F4A7C15) + (h << np.uint64(6)) + (h >> np.uint64(2))
     h ^= h >> np.uint64(31)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(29)
-    mask = keys.shape[0] - 1
+    mask = table.shape[0] - 1
     slot = np.int64(h & np.uint64(mask))
-    while used[slot]:
+    while table[slot, 0] != 0:
         same = True
         for w in range(key.shape[0]):
-            if keys[slot, w] != key[w]:
+            if table[slot, 1 + w] != key[w]:
                 same = False
                 break
         if same:
@@ -275,20 +275,22 @@ def _memo_slot(keys, used, key):
 
 
 @njit(cache=True)
-def memo_squared_length(src, dst, weight, positions, fixed, is_output, prune, keys, values, used, filled):
+def memo_squared_length(src, dst, weight, positions, fixed, is_output, prune, table, filled):
     """``squared_length`` of networks that share one slot layout (``src``,
     ``dst`` of shape (E,)), remembering the cost of every wiring solved.
 
     The cost depends only on which slots hold an edge, so that set (as bits)
-    keys a table of solved costs: ``keys`` (C, words) uint64, ``values``
-    (C,), ``used`` (C,) bool, C a power of two, and ``filled`` [entries in
-    use]; the table is emptied when half full. With ``prune``, edges off
+    keys a table of solved costs, one row per entry so that a lookup reads
+    one cache line: ``table`` (C, 2 + words) uint64, C a power of two, row =
+    (occupied, key words..., the cost's float64 bits); ``filled`` [rows in
+    use]. The table is emptied when half full. With ``prune``, edges off
     every path to an output are not charged (as ``on_path_to_output``). A
     remembered cost is the very number its solve gave, so the results do
     not depend on what the table holds.
     """
     n, n_edges = weight.shape
-    n_words = keys.shape[1]
+    n_words = table.shape[1] - 2
+    costs = table.view(np.float64)
     out = np.empty(n)
     placed = np.empty_like(positions)
     square, index, anchored, columns = _placement_workspace(positions.shape[0])
@@ -301,9 +303,9 @@ def memo_squared_length(src, dst, weight, positions, fixed, is_output, prune, ke
         for e in range(n_edges):
             if weight[i, e] != 0.0:
                 key[e >> 6] |= np.uint64(1) << np.uint64(e & 63)
-        slot = _memo_slot(keys, used, key)
-        if used[slot]:
-            out[i] = values[slot]
+        slot = _memo_slot(table, key)
+        if table[slot, 0] != 0:
+            out[i] = costs[slot, n_words + 1]
             continue
         if prune:
             _charge_on_path(src, dst, weight[i], is_output, reach, live, charged)
@@ -318,13 +320,13 @@ def memo_squared_length(src, dst, weight, positions, fixed, is_output, prune, ke
                 dy = placed[src[e], 1] - placed[dst[e], 1]
                 total += dx * dx + dy * dy
         out[i] = total
-        if 2 * (filled[0] + 1) > keys.shape[0]:
-            used[:] = False
+        if 2 * (filled[0] + 1) > table.shape[0]:
+            table[:, 0] = 0
             filled[0] = 0
-            slot = _memo_slot(keys, used, key)
+            slot = _memo_slot(table, key)
+        table[slot, 0] = 1
         for w in range(n_words):
-            keys[slot, w] = key[w]
-        values[slot] = total
-        used[slot] = True
+            table[slot, 1 + w] = key[w]
+        costs[slot, n_words + 1] = total
         filled[0] += 1
     return out
