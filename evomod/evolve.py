@@ -105,8 +105,9 @@ class State:
     elapsed: float = 0.0
     stopped: bool = False
     objectives: np.ndarray | None = None
-    # The children's performance is not computed yet (see Evolution.settle).
-    unscored: bool = False
+    # (goal, patterns) the children are still to be scored on, or None
+    # (see Evolution.settle).
+    unscored_on: tuple | None = None
 
 
 def note_epoch_end(
@@ -205,15 +206,14 @@ class Evolution:
         and ``patterns`` is computed by ``settle`` if a state is kept (a
         checkpoint, the end of a run), and never when the next generation
         scores everyone on its own patterns."""
-        state.unscored = True
-        self._unscored_on = (goal, patterns)
+        state.unscored_on = (goal, patterns)
 
     def settle(self, state: State) -> None:
         """Score deferred children: the numbers they would have been given
         when bred (their parents' rows are scored again, to the same values)."""
-        if state.unscored:
-            state.performance = self.evaluate(state.genomes, *self._unscored_on)
-            state.unscored = False
+        if state.unscored_on is not None:
+            state.performance = self.evaluate(state.genomes, *state.unscored_on)
+            state.unscored_on = None
 
     # -- evaluation ----------------------------------------------------------
     def _patterns(self):
@@ -277,9 +277,9 @@ class Evolution:
         goal = self.parts.schedule.goal(g)
         patterns = self._patterns()
         key = (goal, None if patterns is None else patterns.tobytes())
-        if state.evaluated_for != key or state.unscored:
+        if state.evaluated_for != key or state.unscored_on is not None:
             state.performance = self.evaluate(state.genomes, goal, patterns)
-            state.unscored = False
+            state.unscored_on = None
             if state.evaluated_for is None:
                 state.cost, state.penalty = self.structure(state.genomes)
                 self.selection.start(self, state)

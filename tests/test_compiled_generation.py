@@ -126,7 +126,7 @@ def test_compiled_generation_is_the_plain_generation(kind, case, small_config):
     # With sampled patterns the children are scored only when a state is
     # kept (here: the end of the run), as the next generation rescores all.
     assert deferred == (calls if 0 < config.sample_patterns < plain_evolution.parts.task.n_patterns else 0)
-    assert not fused.unscored and not np.isnan(fused.performance).any()
+    assert fused.unscored_on is None and not np.isnan(fused.performance).any()
     assert len(fused.logbook) == len(plain.logbook) == config.generations
     for a, b in zip(fused.logbook, plain.logbook):
         assert {k: v for k, v in a.items() if k != "elapsed"} == {

@@ -187,21 +187,31 @@ def optimal_placement(src, dst, weight, positions, fixed):
 
 
 @njit(cache=True)
+def _placed_length(src, dst, weight, positions, fixed, placed, square, index, anchored, columns):
+    """One network's summed squared edge length after optimal placement
+    (its edges ``src``, ``dst``, ``weight`` of shape (E,); scratch arrays
+    from ``_placement_workspace``, ``placed`` receives the positions)."""
+    _place(src, dst, weight, positions, fixed, placed, square, index, anchored, columns)
+    total = 0.0
+    for e in range(weight.shape[0]):
+        if weight[e] != 0.0:
+            dx = placed[src[e], 0] - placed[dst[e], 0]
+            dy = placed[src[e], 1] - placed[dst[e], 1]
+            total += dx * dx + dy * dy
+    return total
+
+
+@njit(cache=True)
 def squared_length(src, dst, weight, positions, fixed):
     """Summed squared edge length after optimal placement of the free nodes."""
-    n, n_edges = weight.shape
+    n = weight.shape[0]
     out = np.zeros(n)
     placed = np.empty_like(positions)
     square, index, anchored, columns = _placement_workspace(positions.shape[0])
     for i in range(n):
-        _place(src[i], dst[i], weight[i], positions, fixed, placed, square, index, anchored, columns)
-        total = 0.0
-        for e in range(n_edges):
-            if weight[i, e] != 0.0:
-                dx = placed[src[i, e], 0] - placed[dst[i, e], 0]
-                dy = placed[src[i, e], 1] - placed[dst[i, e], 1]
-                total += dx * dx + dy * dy
-        out[i] = total
+        out[i] = _placed_length(
+            src[i], dst[i], weight[i], positions, fixed, placed, square, index, anchored, columns
+        )
     return out
 
 
@@ -312,13 +322,7 @@ def memo_squared_length(src, dst, weight, positions, fixed, is_output, prune, ta
         else:
             for e in range(n_edges):
                 charged[e] = weight[i, e]
-        _place(src, dst, charged, positions, fixed, placed, square, index, anchored, columns)
-        total = 0.0
-        for e in range(n_edges):
-            if charged[e] != 0.0:
-                dx = placed[src[e], 0] - placed[dst[e], 0]
-                dy = placed[src[e], 1] - placed[dst[e], 1]
-                total += dx * dx + dy * dy
+        total = _placed_length(src, dst, charged, positions, fixed, placed, square, index, anchored, columns)
         out[i] = total
         if 2 * (filled[0] + 1) > table.shape[0]:
             table[:, 0] = 0

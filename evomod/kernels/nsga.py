@@ -333,29 +333,19 @@ def survivors_by_front(rank, crowd, tiebreak, n):
     in increasing row order: whole fronts while they fit, then the
     overflowing front's least crowded. Only that front is sorted."""
     rows = rank.shape[0]
-    n_fronts = 0
-    for i in range(rows):
-        if rank[i] + 1 > n_fronts:
-            n_fronts = rank[i] + 1
+    n_fronts = rank.max() + 1 if rows > 0 else 0
+    front = np.where(rank >= 0, rank, n_fronts)  # unranked rows: one last front
     size = np.zeros(n_fronts + 1, dtype=np.int64)
     for i in range(rows):
-        size[rank[i] if rank[i] >= 0 else n_fronts] += 1
+        size[front[i]] += 1
     taken = 0
     cut = 0  # fronts below ``cut`` survive whole
     while cut <= n_fronts and taken + size[cut] <= n:
         taken += size[cut]
         cut += 1
-    keep = np.zeros(rows, dtype=np.bool_)
-    for i in range(rows):
-        front = rank[i] if rank[i] >= 0 else n_fronts
-        keep[i] = front < cut
+    keep = front < cut
     if taken < n:
-        members = np.empty(size[cut], dtype=np.int64)
-        k = 0
-        for i in range(rows):
-            if (rank[i] if rank[i] >= 0 else n_fronts) == cut:
-                members[k] = i
-                k += 1
+        members = np.flatnonzero(front == cut)
         # Least crowded first (largest distance), then the tiebreak.
         members = members[np.argsort(tiebreak[members])]
         members = members[np.argsort(-crowd[members], kind="mergesort")]
