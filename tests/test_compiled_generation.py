@@ -45,7 +45,7 @@ THRESHOLD = {
 }
 
 
-def circuit_config(small_config, base=CIRCUIT, **overrides):
+def compared_config(small_config, base=CIRCUIT, **overrides):
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
     for key, value in overrides.items():
         if isinstance(value, dict):
@@ -119,7 +119,7 @@ ALL_CASES = {("circuit", name): (CIRCUIT, case) for name, case in CASES.items()}
 @pytest.mark.parametrize("kind, case", sorted(ALL_CASES), ids=[f"{k}: {c}" for k, c in sorted(ALL_CASES)])
 def test_compiled_generation_is_the_plain_generation(kind, case, small_config):
     base, overrides = ALL_CASES[(kind, case)]
-    config = circuit_config(small_config, base, **overrides)
+    config = compared_config(small_config, base, **overrides)
     _, fused, (calls, deferred) = run(config, fused=True)
     plain_evolution, plain, _ = run(config, fused=False)
     assert calls == config.generations
@@ -156,10 +156,10 @@ def test_compiled_generation_is_the_plain_generation(kind, case, small_config):
 
 
 def test_compiled_generation_only_where_it_applies(small_config):
-    binary = Evolution(circuit_config(small_config, model={"genome": "binary"}))
+    binary = Evolution(compared_config(small_config, model={"genome": "binary"}))
     assert not binary.parts.model.fused_elitist
     for base in (CIRCUIT, THRESHOLD):
-        costed = circuit_config(
+        costed = compared_config(
             small_config, base, cost={"kind": "count", "weight": 0.001}, selection={"treatment": "P&CC"}
         )
         evolution = Evolution(costed)
